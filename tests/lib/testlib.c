@@ -1,0 +1,382 @@
+/*
+ * testlib.c - see testlib.h. Test helpers abort the test binary (via
+ * cmocka's fail_msg where a test is running, stderr + exit otherwise) on
+ * setup errors: a test whose fixture cannot be built must not pass.
+ */
+#include "testlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "testlib: %s: %s\n", what, detail ? detail : "");
+    exit(99);
+}
+
+char *tl_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[PATH_MAX];
+    snprintf(tmpl, sizeof tmpl, "%s/clawsweep-%s-XXXXXX",
+             base && *base ? base : "/tmp", tag ? tag : "t");
+    if (!mkdtemp(tmpl))
+        die("mkdtemp", strerror(errno));
+    char *dir = strdup(tmpl);
+    if (!dir)
+        die("strdup", "out of memory");
+    return dir;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        chmod(p, 0700), rmdir(p);
+    else
+        unlink(p);
+    return 0;
+}
+
+void tl_rm_rf(const char *path)
+{
+    if (path)
+        nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static sqlite3 *open_db(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        die(path, db ? sqlite3_errmsg(db) : "open failed");
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+void tl_sql(const char *db_path, const char *sql)
+{
+    sqlite3 *db = open_db(db_path);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "testlib: SQL failed on %s: %s\n  %s\n", db_path,
+                msg ? msg : "?", sql);
+        exit(99);
+    }
+    sqlite3_close(db);
+}
+
+static sqlite3_stmt *prepare_v(sqlite3 *db, const char *fmt, va_list ap)
+{
+    char *sql = sqlite3_vmprintf(fmt, ap);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "testlib: prepare failed: %s\n  %s\n",
+                sqlite3_errmsg(db), sql);
+        exit(99);
+    }
+    sqlite3_free(sql);
+    return st;
+}
+
+int64_t tl_int(const char *db_path, const char *fmt, ...)
+{
+    sqlite3 *db = open_db(db_path);
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepare_v(db, fmt, ap);
+    va_end(ap);
+    int64_t v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+char *tl_text(const char *db_path, const char *fmt, ...)
+{
+    sqlite3 *db = open_db(db_path);
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepare_v(db, fmt, ap);
+    va_end(ap);
+    char *v = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+const char *TL_CENTRAL_SCHEMA =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE IF NOT EXISTS agent_groups (id TEXT PRIMARY KEY, name TEXT "
+    "NOT NULL, folder TEXT NOT NULL UNIQUE, agent_provider TEXT, created_at "
+    "TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, agent_group_id "
+    "TEXT NOT NULL REFERENCES agent_groups(id), messaging_group_id TEXT, "
+    "thread_id TEXT, agent_provider TEXT, status TEXT DEFAULT 'active', "
+    "container_status TEXT DEFAULT 'stopped', last_active TEXT, created_at "
+    "TEXT NOT NULL);";
+
+const char *TL_INBOUND_SCHEMA =
+    "CREATE TABLE IF NOT EXISTS messages_in (id TEXT PRIMARY KEY, seq INTEGER "
+    "UNIQUE, kind TEXT NOT NULL, timestamp TEXT NOT NULL, status TEXT DEFAULT "
+    "'pending', process_after TEXT, recurrence TEXT, series_id TEXT, tries "
+    "INTEGER DEFAULT 0, trigger INTEGER NOT NULL DEFAULT 1, platform_id TEXT, "
+    "channel_type TEXT, thread_id TEXT, content TEXT NOT NULL, "
+    "source_session_id TEXT, on_wake INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS idx_messages_in_series ON "
+    "messages_in(series_id);"
+    "CREATE TABLE IF NOT EXISTS delivered (message_out_id TEXT PRIMARY KEY, "
+    "platform_message_id TEXT, status TEXT NOT NULL DEFAULT 'delivered', "
+    "delivered_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS destinations (name TEXT PRIMARY KEY, "
+    "display_name TEXT, type TEXT NOT NULL, channel_type TEXT, platform_id "
+    "TEXT, agent_group_id TEXT);"
+    "CREATE TABLE IF NOT EXISTS session_routing (id INTEGER PRIMARY KEY CHECK "
+    "(id = 1), channel_type TEXT, platform_id TEXT, thread_id TEXT);";
+
+const char *TL_OUTBOUND_SCHEMA =
+    "CREATE TABLE IF NOT EXISTS messages_out (id TEXT PRIMARY KEY, seq "
+    "INTEGER UNIQUE, in_reply_to TEXT, timestamp TEXT NOT NULL, deliver_after "
+    "TEXT, recurrence TEXT, kind TEXT NOT NULL, platform_id TEXT, "
+    "channel_type TEXT, thread_id TEXT, content TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS processing_ack (message_id TEXT PRIMARY KEY, "
+    "status TEXT NOT NULL, status_changed TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS session_state (key TEXT PRIMARY KEY, value "
+    "TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS container_state (id INTEGER PRIMARY KEY CHECK "
+    "(id = 1), current_tool TEXT, tool_declared_timeout_ms INTEGER, "
+    "tool_started_at TEXT, updated_at TEXT NOT NULL);";
+
+void tl_datadir_init(const char *data)
+{
+    char p[PATH_MAX];
+    mkdir(data, 0755);
+    snprintf(p, sizeof p, "%s/v2-sessions", data);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/v2.db", data);
+    tl_sql(p, TL_CENTRAL_SCHEMA);
+}
+
+void tl_session_file(char *out, size_t outlen, const char *data,
+                     const char *group, const char *sid, const char *name)
+{
+    snprintf(out, outlen, "%s/v2-sessions/%s/%s%s%s", data, group, sid,
+             name && *name ? "/" : "", name ? name : "");
+}
+
+void tl_add_session(const char *data, const char *group, const char *sid,
+                    const char *status, int with_outbound, char *dir_out)
+{
+    char p[PATH_MAX], dir[PATH_MAX];
+    snprintf(p, sizeof p, "%s/v2.db", data);
+    sqlite3 *db = open_db(p);
+    char *sql = sqlite3_mprintf(
+        "INSERT OR IGNORE INTO agent_groups VALUES (%Q, %Q, %Q, NULL, "
+        "'2026-01-01 00:00:00');"
+        "INSERT INTO sessions (id, agent_group_id, status, created_at) "
+        "VALUES (%Q, %Q, %Q, '2026-01-01 00:00:00');",
+        group, group, group, sid, group, status);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        die("add session", msg);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+
+    snprintf(dir, sizeof dir, "%s/v2-sessions/%s", data, group);
+    mkdir(dir, 0755);
+    tl_session_file(dir, sizeof dir, data, group, sid, NULL);
+    mkdir(dir, 0755);
+    tl_session_file(p, sizeof p, data, group, sid, "inbound.db");
+    tl_sql(p, TL_INBOUND_SCHEMA);
+    if (with_outbound) {
+        tl_session_file(p, sizeof p, data, group, sid, "outbound.db");
+        tl_sql(p, TL_OUTBOUND_SCHEMA);
+    }
+    if (dir_out)
+        snprintf(dir_out, PATH_MAX, "%s", dir);
+}
+
+void tl_add_message(const char *inbound, const char *id, const char *kind,
+                    const char *process_after, int tries)
+{
+    sqlite3 *db = open_db(inbound);
+    char *sql = sqlite3_mprintf(
+        "INSERT INTO messages_in (id, seq, kind, timestamp, status, "
+        "process_after, series_id, tries, content) VALUES (%Q, "
+        "(SELECT CASE WHEN m < 2 THEN 2 ELSE m + 2 - (m %% 2) END FROM "
+        "(SELECT COALESCE(MAX(seq), 0) AS m FROM messages_in)), %Q, "
+        "'2026-01-01 00:00:00', 'pending', %Q, %Q, %d, "
+        "'{\"text\":\"hello\"}')",
+        id, kind, process_after, id, tries);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        die("add message", msg);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+}
+
+void tl_set_mtime(const char *path, int64_t ms)
+{
+    struct timespec ts[2];
+    ts[0].tv_sec = ts[1].tv_sec = ms / 1000;
+    ts[0].tv_nsec = ts[1].tv_nsec = (ms % 1000) * 1000000L;
+    if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+        die(path, strerror(errno));
+}
+
+void tl_touch(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        die(path, strerror(errno));
+    futimens(fd, NULL);
+    close(fd);
+}
+
+int tl_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static char *slurp_fd(int fd)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        die("malloc", "out of memory");
+    lseek(fd, 0, SEEK_SET);
+    for (;;) {
+        if (len + 1 >= cap) {
+            cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb)
+                die("realloc", "out of memory");
+            buf = nb;
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+int tl_run(char *const argv[], char *const extra_env[], char **out,
+           char **err)
+{
+    char tpl_out[] = "/tmp/tl-out-XXXXXX", tpl_err[] = "/tmp/tl-err-XXXXXX";
+    int fo = mkstemp(tpl_out), fe = mkstemp(tpl_err);
+    if (fo < 0 || fe < 0)
+        die("mkstemp", strerror(errno));
+    unlink(tpl_out);
+    unlink(tpl_err);
+
+    size_t n_env = 0, n_extra = 0;
+    while (environ[n_env])
+        n_env++;
+    while (extra_env && extra_env[n_extra])
+        n_extra++;
+    char **envp = calloc(n_env + n_extra + 1, sizeof *envp);
+    if (!envp)
+        die("calloc", "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n_extra; i++)
+        envp[k++] = extra_env[i];
+    for (size_t i = 0; i < n_env; i++) {
+        /* extra entries override inherited ones with the same name */
+        const char *eq = strchr(environ[i], '=');
+        size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+        int shadowed = 0;
+        for (size_t j = 0; j < n_extra; j++)
+            if (!strncmp(extra_env[j], environ[i], nl) &&
+                extra_env[j][nl] == '=')
+                shadowed = 1;
+        if (!shadowed)
+            envp[k++] = environ[i];
+    }
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fo, 1);
+    posix_spawn_file_actions_adddup2(&fa, fe, 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    free(envp);
+    if (rc != 0)
+        die(argv[0], strerror(rc));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (out)
+        *out = slurp_fd(fo);
+    if (err)
+        *err = slurp_fd(fe);
+    close(fo);
+    close(fe);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+const char *tl_clawsweep_bin(void)
+{
+    return env_or("CLAWSWEEP_BIN", "build/clawsweep");
+}
+
+const char *tl_agent_bin(void)
+{
+    return env_or("CLAWSWEEP_AGENT_BIN", "build/clawsweep-agent");
+}
+
+const char *tl_source_root(void)
+{
+    return env_or("CLAWSWEEP_SRC", ".");
+}
+
+int64_t tl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tl_wait_for(int (*cond)(void *), void *arg, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        if (cond(arg))
+            return 1;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return cond(arg);
+}

@@ -1,0 +1,68 @@
+/*
+ * testlib.h - helpers for tests that work on real files: temp dirs, real
+ * SQLite databases in the NanoClaw v2 layout, and running the real
+ * binaries as child processes with their output captured.
+ */
+#ifndef CLAWSWEEP_TESTLIB_H
+#define CLAWSWEEP_TESTLIB_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* A new empty directory under $TMPDIR (or /tmp); caller frees the string
+ * and removes the tree with tl_rm_rf. Aborts the test run on failure. */
+char *tl_tmpdir(const char *tag);
+void tl_rm_rf(const char *path);
+
+/* Run SQL on a database file (created when missing). Fails the test on
+ * error. */
+void tl_sql(const char *db_path, const char *sql);
+/* First column of the first row as an integer / malloc'd text (NULL when
+ * no row or NULL). printf-style SQL. */
+int64_t tl_int(const char *db_path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *tl_text(const char *db_path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Schemas of SPEC §1. */
+extern const char *TL_CENTRAL_SCHEMA;
+extern const char *TL_INBOUND_SCHEMA;
+extern const char *TL_OUTBOUND_SCHEMA;
+
+/* A data dir with an empty v2.db and v2-sessions/. */
+void tl_datadir_init(const char *data);
+/* Add agent group (if new) + session row + session folder with inbound.db
+ * (full schema) and, when with_outbound, outbound.db. Writes the session
+ * dir path into dir_out (PATH_MAX) when not NULL. */
+void tl_add_session(const char *data, const char *group, const char *sid,
+                    const char *status, int with_outbound, char *dir_out);
+/* Paths inside a session folder. */
+void tl_session_file(char *out, size_t outlen, const char *data,
+                     const char *group, const char *sid, const char *name);
+
+/* Insert a pending inbound message with the given process_after (NULL for
+ * none); seq is the next even seq. */
+void tl_add_message(const char *inbound, const char *id, const char *kind,
+                    const char *process_after, int tries);
+
+/* Set a file's mtime to ms since epoch (utimensat). */
+void tl_set_mtime(const char *path, int64_t ms);
+void tl_touch(const char *path);
+int tl_exists(const char *path);
+
+/* Run argv (argv[0] a path) with extra env entries ("K=V", NULL-ended,
+ * may be NULL), wait, capture stdout/stderr (malloc'd, NUL-terminated;
+ * pass NULL to ignore). Returns the exit status, or 128+signal. */
+int tl_run(char *const argv[], char *const extra_env[], char **out,
+           char **err);
+
+/* Paths of the built programs (from the environment meson sets). */
+const char *tl_clawsweep_bin(void);
+const char *tl_agent_bin(void);
+const char *tl_source_root(void);
+
+int64_t tl_now_ms(void);
+/* Poll cond every 50 ms up to timeout_ms; returns 1 when it became true. */
+int tl_wait_for(int (*cond)(void *), void *arg, int timeout_ms);
+
+#endif
