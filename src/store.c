@@ -74,7 +74,9 @@ int store_active_sessions(const char *data_dir, int64_t busy_ms,
         "WHERE s.status = 'active' ORDER BY s.id";
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     size_t cap = 0;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+        if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+            break;
         if (out->len == cap) {
             cap = cap ? cap * 2 : 64;
             session_row *nv = realloc(out->v, cap * sizeof *nv);

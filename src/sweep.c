@@ -45,6 +45,10 @@ typedef struct {
     int64_t deadline_ms;
     agent_state agent;
     int failed;
+    size_t due;  /* its due messages, still counted when skipped */
+    int waiting; /* due work and no agent (no slot, or start backoff):
+                    never skipped, so a freed slot or an ended backoff
+                    is acted on by the next incremental tick */
 } session_memo;
 
 struct sweep_ctx {
@@ -791,9 +795,12 @@ int sweep_tick(sweep_ctx *c, const tick_opts *o, tick_result *r)
         m->agent = agent;
         session_paths_stat(w->dir, m->files);
         session_memo *old = memo_find(c, row->id);
-        if (o->incremental && old && !old->failed && old->agent == agent &&
-            o->now_ms < old->deadline_ms && same_files(old->files, m->files)) {
+        if (o->incremental && old && !old->failed && !old->waiting &&
+            old->agent == agent && o->now_ms < old->deadline_ms &&
+            same_files(old->files, m->files)) {
             m->deadline_ms = old->deadline_ms;
+            m->due = old->due;
+            r->due += old->due;
             if (agent == AGENT_YES)
                 n_running++;
             if (m->deadline_ms < r->next_deadline_ms)
@@ -802,9 +809,12 @@ int sweep_tick(sweep_ctx *c, const tick_opts *o, tick_result *r)
             continue;
         }
         int64_t deadline = INT64_MAX;
+        size_t due_before = r->due;
         int rc = sweep_session(c, o, row, agent, w, r, &deadline);
         m->failed = rc != 0;
         m->deadline_ms = deadline;
+        m->due = r->due - due_before;
+        m->waiting = w->due > 0;
         /* The session's own writes changed its files: remember them as
          * they are now, so the next incremental tick does not redo it. */
         session_paths_stat(w->dir, m->files);
