@@ -51,6 +51,11 @@
  * Fault switches for tests:
  *   --hang-after-claim   claim, then do nothing at all (no heartbeat before
  *                        or after the claim, no reply) until killed.
+ *   --hang-on-content S  the same hang, but only after claiming a message
+ *                        whose content contains S (the heartbeat of start
+ *                        up is kept). One agent command thus serves every
+ *                        session while one marked message plays the stuck
+ *                        agent: `clawsweep demo` relies on it.
  *   --crash-after-claim  claim, then die by SIGKILL on itself (no core dump,
  *                        no cleanup, exit status 128+9).
  *   --no-heartbeat       never touch the heartbeat file.
@@ -96,6 +101,7 @@ typedef struct {
     long work_ms;
     double idle_s;
     int hang_after_claim;
+    const char *hang_on_content; /* NULL when off */
     int crash_after_claim;
     int no_heartbeat;
 } options;
@@ -106,6 +112,7 @@ typedef struct {
     int64_t seq; /* -1 when the file has no seq for it */
     char *platform_id, *channel_type, *thread_id;
     int claimed;
+    int hang; /* content carries the --hang-on-content marker */
 } message;
 
 typedef struct {
@@ -194,6 +201,8 @@ static void usage(FILE *f)
           "  --work-ms N          time spent on each message (default 0)\n"
           "  --no-heartbeat       never touch the heartbeat file\n"
           "  --hang-after-claim   claim due messages, then do nothing at all\n"
+          "  --hang-on-content S  hang like that only after claiming a message\n"
+          "                       whose content contains S\n"
           "  --crash-after-claim  claim due messages, then die by SIGKILL\n"
           "  -h, --help           this text\n"
           "\n"
@@ -223,13 +232,14 @@ static const char *env_or(const char *name, const char *fallback)
 /* 0 to run, 1 to exit 0 (help), 2 to exit 2 (bad usage). */
 static int parse_options(int argc, char **argv, options *o)
 {
-    enum { O_POLL = 256, O_IDLE, O_WORK, O_NOHB, O_HANG, O_CRASH };
+    enum { O_POLL = 256, O_IDLE, O_WORK, O_NOHB, O_HANG, O_HANG_ON, O_CRASH };
     static const struct option longopts[] = {
         {"poll-ms", required_argument, NULL, O_POLL},
         {"idle", required_argument, NULL, O_IDLE},
         {"work-ms", required_argument, NULL, O_WORK},
         {"no-heartbeat", no_argument, NULL, O_NOHB},
         {"hang-after-claim", no_argument, NULL, O_HANG},
+        {"hang-on-content", required_argument, NULL, O_HANG_ON},
         {"crash-after-claim", no_argument, NULL, O_CRASH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -278,6 +288,14 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case O_HANG:
             o->hang_after_claim = 1;
+            break;
+        case O_HANG_ON:
+            if (!*optarg) {
+                fprintf(stderr, "clawsweep-agent: --hang-on-content needs "
+                                "a non-empty text\n");
+                return 2;
+            }
+            o->hang_on_content = optarg;
             break;
         case O_CRASH:
             o->crash_after_claim = 1;
@@ -388,10 +406,10 @@ static void inbound_state(int state, const char *msg)
 }
 
 enum { COL_ID, COL_SEQ, COL_KIND, COL_STATUS, COL_PROCESS_AFTER, COL_TRIGGER,
-       COL_PLATFORM, COL_CHANNEL, COL_THREAD, COL_COUNT };
+       COL_PLATFORM, COL_CHANNEL, COL_THREAD, COL_CONTENT, COL_COUNT };
 static const char *const col_names[COL_COUNT] = {
     "id", "seq", "kind", "status", "process_after", "trigger",
-    "platform_id", "channel_type", "thread_id"};
+    "platform_id", "channel_type", "thread_id", "content"};
 
 /* Which of the columns we use this inbound.db has (old files lack some). */
 static int read_columns(sqlite3 *db, int have[COL_COUNT], int *ncols)
@@ -420,10 +438,10 @@ static int query_due(sqlite3 *db, const int have[COL_COUNT],
     char sql[512];
 #define COL(c) (have[c] ? col_names[c] : "NULL")
     snprintf(sql, sizeof sql,
-             "SELECT id, %s, %s, %s, %s, %s FROM messages_in "
+             "SELECT id, %s, %s, %s, %s, %s, %s FROM messages_in "
              "WHERE status = 'pending'%s%s%s",
              COL(COL_SEQ), COL(COL_PROCESS_AFTER), COL(COL_PLATFORM),
-             COL(COL_CHANNEL), COL(COL_THREAD),
+             COL(COL_CHANNEL), COL(COL_THREAD), COL(COL_CONTENT),
              have[COL_TRIGGER] ? " AND \"trigger\" = 1" : "",
              have[COL_KIND] ? " AND kind <> 'system'" : "",
              have[COL_SEQ] ? " ORDER BY seq" : "");
@@ -436,6 +454,7 @@ static int query_due(sqlite3 *db, const int have[COL_COUNT],
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         const char *pa = (const char *)sqlite3_column_text(st, 2);
+        const char *content = (const char *)sqlite3_column_text(st, 6);
         if (!id)
             continue;
         if (pa) {
@@ -455,6 +474,8 @@ static int query_due(sqlite3 *db, const int have[COL_COUNT],
             .platform_id = dup_col(st, 3),
             .channel_type = dup_col(st, 4),
             .thread_id = dup_col(st, 5),
+            .hang = g_opt.hang_on_content && content &&
+                    strstr(content, g_opt.hang_on_content) != NULL,
         };
         if (!m.id || list_push(out, m) != 0) {
             free(m.id);
@@ -747,7 +768,9 @@ static int work(const message *m)
 /* Claimed and then nothing at all, not even a heartbeat, until killed. */
 static void hang(void)
 {
-    logf_("info", "event=hanging (--hang-after-claim)");
+    logf_("info", "event=hanging (%s)", g_opt.hang_after_claim
+                                             ? "--hang-after-claim"
+                                             : "--hang-on-content");
     while (!g_stop)
         sleep_ms(1000);
 }
@@ -766,7 +789,10 @@ static int poll_once(int *did_work)
         return r;
     }
     *did_work = 1;
-    if (g_opt.hang_after_claim) {
+    int marked = 0;
+    for (size_t i = 0; i < due.len; i++)
+        marked |= due.items[i].claimed && due.items[i].hang;
+    if (g_opt.hang_after_claim || marked) {
         list_free(&due);
         hang();
         return DB_OK;
@@ -813,10 +839,12 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     logf_("info", "event=start pid=%ld inbound=%s outbound=%s heartbeat=%s "
-          "poll_ms=%ld idle_s=%g work_ms=%ld%s%s%s", (long)getpid(),
+          "poll_ms=%ld idle_s=%g work_ms=%ld%s%s%s%s%s", (long)getpid(),
           g_opt.inbound, g_opt.outbound, g_opt.heartbeat, g_opt.poll_ms,
           g_opt.idle_s, g_opt.work_ms,
           g_opt.hang_after_claim ? " hang-after-claim" : "",
+          g_opt.hang_on_content ? " hang-on-content=" : "",
+          g_opt.hang_on_content ? g_opt.hang_on_content : "",
           g_opt.crash_after_claim ? " crash-after-claim" : "",
           g_opt.no_heartbeat ? " no-heartbeat" : "");
     touch_heartbeat();

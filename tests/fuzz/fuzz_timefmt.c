@@ -31,9 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     timefmt_iso_ms(ms, iso, sizeof iso);
     timefmt_sql(ms, sql, sizeof sql);
     timefmt_age(ms, age, sizeof age);
+    /* A zone offset can push year 0000 or 9999 out of the four digits
+     * the writers print; only times inside them must round-trip. */
+    if (ms < days_from_civil(0, 1, 1) * 86400000LL ||
+        ms >= days_from_civil(10000, 1, 1) * 86400000LL)
+        return 0;
     int64_t back;
-    /* Years beyond four digits cannot be written back; the parser only
-     * takes four-digit years, so everything it accepted can be. */
     if (timefmt_parse(iso, &back) != 0 || back != ms)
         abort();
     int64_t whole = ms - ((ms % 1000) + 1000) % 1000;
