@@ -257,9 +257,11 @@ static int load_config(const cs_config *cur, const overrides *ov,
         out->log.level = ov->level;
     if (config_finish(out, err, errlen) != 0) {
         if (out->config_path[0]) {
-            char tmp[2048];
-            snprintf(tmp, sizeof tmp, "%s: %s", out->config_path, err);
-            snprintf(err, errlen, "%s", tmp);
+            char *tmp = strdup(err);
+            if (tmp) {
+                snprintf(err, errlen, "%.1024s: %s", out->config_path, tmp);
+                free(tmp);
+            }
         }
         return -1;
     }
