@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -356,16 +357,25 @@ static int handler(void *user, const char *section, const char *name,
 
 int config_read_file(cs_config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "re");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer forever; the type is checked before anything is read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
         snprintf(err, errlen, "%s: cannot open config: %s", path,
                  strerror(errno));
         return -1;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: config is not a regular file", path);
-        fclose(f);
+        close(fd);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open config: %s", path,
+                 strerror(errno));
+        close(fd);
         return -1;
     }
     file_ctx ctx = {.f = f, .c = c, .path = path, .err = err, .errlen = errlen};

@@ -587,3 +587,8 @@ int cron_next(const cron_expr *e, const tz_info *tz, int64_t after_ms,
     }
     return CRON_ENEVER;
 }
+
+int cron_hour_follows_clock(const cron_expr *e)
+{
+    return (e->flags & F_HOUR_WILD) != 0;
+}

@@ -37,6 +37,10 @@ typedef struct {
  * "day-of-week: value 8 out of range 0-7". */
 int cron_parse(const char *text, cron_expr *out, char *err, size_t errlen);
 
+/* 1 when the hour field follows the clock ("*", "?" or a step over all
+ * hours), 0 when hours are fixed (SPEC §5's two daylight-saving rules). */
+int cron_hour_follows_clock(const cron_expr *e);
+
 /* The first fire time strictly after after_ms (UTC ms), reading the
  * fields in zone tz with SPEC §5's daylight-saving rules:
  *  - hour field fixed: a local time in a spring-forward gap fires moved

@@ -95,11 +95,14 @@ extern char **environ;
 #define PRUNE_EVERY_MS (60 * 60 * 1000)
 #define JOURNAL_KEEP 100000
 
-#define SESSION_MASK                                                       \
-    (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |      \
-     IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW |           \
-     IN_EXCL_UNLINK)
-#define DATA_MASK SESSION_MASK
+/* Content changes only. IN_ATTRIB and IN_CLOSE_WRITE are left out on
+ * purpose: SQLite raises both on every open and close of a database, even
+ * a read-only one (the -wal and -shm files), so the daemon's own reads
+ * would wake it again forever; and the touch of a heartbeat (IN_ATTRIB)
+ * never needs a tick (see above). */
+#define CHANGE_EVENTS                                                      \
+    (IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM)
+#define WATCH_MASK (CHANGE_EVENTS | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 
 enum { EV_TIMER = 1, EV_SIGNAL, EV_INOTIFY, EV_PIDFD };
 
@@ -412,7 +415,7 @@ static void watches_reconcile(daemon_state *d)
     const cs_config *cfg = &d->g->cfg;
     int enospc = 0;
     if (d->data_wd < 0) {
-        d->data_wd = inotify_add_watch(d->ifd, cfg->data_dir, DATA_MASK);
+        d->data_wd = inotify_add_watch(d->ifd, cfg->data_dir, WATCH_MASK);
         if (d->data_wd < 0) {
             if (errno == ENOSPC)
                 enospc = 1;
@@ -458,7 +461,7 @@ static void watches_reconcile(daemon_state *d)
         int wd = -1;
         if (path_join(dir, sizeof dir, "%s/v2-sessions/%s/%s", cfg->data_dir,
                       row->group_id, row->id) == 0 &&
-            (wd = inotify_add_watch(d->ifd, dir, SESSION_MASK)) < 0) {
+            (wd = inotify_add_watch(d->ifd, dir, WATCH_MASK)) < 0) {
             if (errno == ENOSPC)
                 enospc = 1;
             else
@@ -675,7 +678,7 @@ static void run_tick(daemon_state *d, int full)
         metrics_add_tick(&d->m, &r, full, secs, now_w);
         d->deadline_w = r.next_deadline_ms;
         log_debug("tick", "kind=%s sessions=%zu swept=%zu skipped=%zu "
-                  "running=%zu due=%zu ms=%.2f",
+                  "running=%zu due=%zu ms=%f",
                   full ? "full" : "incremental", r.sessions, r.swept,
                   r.skipped, r.running, r.due, secs * 1000);
     } else {

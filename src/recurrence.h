@@ -17,4 +17,13 @@
 int recurrence_next(const char *expr, const tz_info *tz, int64_t now_ms,
                     int64_t *next_ms, char *err, size_t errlen);
 
+/* As recurrence_next, for a series whose last occurrence fired at
+ * last_fire_ms (TIME_UNKNOWN-like INT64_MIN when not known). A repeated
+ * local time fires once (SPEC §5): when the hour is fixed and the answer
+ * shows the same wall-clock time as the last fire - its second pass on a
+ * fall-back night - the occurrence after it is returned instead. */
+int recurrence_next_in_series(const char *expr, const tz_info *tz,
+                              int64_t now_ms, int64_t last_fire_ms,
+                              int64_t *next_ms, char *err, size_t errlen);
+
 #endif

@@ -685,8 +685,8 @@ int sdb_recurring(sessiondb *s, sdb_recurring_row **out, size_t *n, char *err,
     *n = 0;
     char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT id, kind, recurrence, %s FROM messages_in WHERE status "
-             "= 'completed' AND recurrence IS NOT NULL",
+             "SELECT id, kind, recurrence, %s, process_after FROM messages_in "
+             "WHERE status = 'completed' AND recurrence IS NOT NULL",
              s->has_series ? "COALESCE(series_id, id)" : "id");
     sqlite3_stmt *st;
     if (prepare(s, sql, &st, err, errlen) != 0)
@@ -706,6 +706,7 @@ int sdb_recurring(sessiondb *s, sdb_recurring_row **out, size_t *n, char *err,
         r->kind = dup_text(st, 1);
         r->recurrence = dup_text(st, 2);
         r->series_id = dup_text(st, 3);
+        r->fired_ms = parse_col_time(st, 4, NULL);
         if (!r->id || !r->kind || !r->recurrence || !r->series_id) {
             rc = SQLITE_NOMEM;
             break;

@@ -87,6 +87,7 @@ typedef struct {
     char *kind;
     char *recurrence;
     char *series_id;
+    int64_t fired_ms; /* its process_after; TIME_UNKNOWN when none */
 } sdb_recurring_row;
 int sdb_recurring(sessiondb *s, sdb_recurring_row **out, size_t *n, char *err,
                   size_t errlen);

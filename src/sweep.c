@@ -389,8 +389,9 @@ static int recurrence_step(sweep_ctx *c, const tick_opts *o, sessiondb *s,
         sdb_recurring_row *row = &rows[i];
         int64_t next = 0;
         char why[256];
-        int parsed = recurrence_next(row->recurrence, c->tz, o->now_ms, &next,
-                                     why, sizeof why) == 0;
+        int parsed = recurrence_next_in_series(row->recurrence, c->tz,
+                                               o->now_ms, row->fired_ms, &next,
+                                               why, sizeof why) == 0;
         if (o->dry_run) {
             int has_open = 0;
             sdb_series_has_open(s, row->series_id, &has_open, err, sizeof err);

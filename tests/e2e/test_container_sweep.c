@@ -98,6 +98,18 @@ static int find_exe(const char *name, char *out, size_t outlen)
     return -1;
 }
 
+/* Print text as TAP comment lines, under a heading. */
+static void note(const char *heading, const char *text)
+{
+    printf("# %s\n", heading);
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("#   %.*s\n", len, p);
+        p += len + (nl != NULL);
+    }
+}
+
 /* Run a command given as words (argv[0] resolved on PATH); its status,
  * stdout in *out when wanted. Failures are printed as TAP comments. */
 static int run(char **out, const char *first, ...)
@@ -123,9 +135,12 @@ static int run(char **out, const char *first, ...)
     }
     char *err = NULL;
     int rc = tl_run(argv, NULL, out, &err);
-    if (rc != 0)
-        printf("# %s %s -> %d: %s\n", first, argv[1] ? argv[1] : "", rc,
-               err ? err : "");
+    if (rc != 0) {
+        char h[PATH_MAX + 64];
+        snprintf(h, sizeof h, "%s %s -> %d:", first, argv[1] ? argv[1] : "",
+                 rc);
+        note(h, err);
+    }
     free(err);
     return rc;
 }
@@ -277,6 +292,18 @@ static int cs(fx *f, char **out, char **err, const char *cmd,
     else
         free(e);
     return rc;
+}
+
+/* cs() that must exit 0; else its output is printed and the test fails. */
+static void cs_ok(fx *f, char **out, char **err, const char *cmd,
+                  const char *arg)
+{
+    int rc = cs(f, out, err, cmd, arg);
+    if (rc != 0) {
+        note("stdout:", *out);
+        note("stderr:", *err);
+        fail_msg("clawsweep %s exited %d", cmd, rc);
+    }
 }
 
 static int setup(void **state)
@@ -493,7 +520,9 @@ static int contains(const char *hay, const char *needle)
 {
     if (hay && strstr(hay, needle))
         return 1;
-    printf("# expected \"%s\" in:\n# %s\n", needle, hay ? hay : "(null)");
+    char h[256];
+    snprintf(h, sizeof h, "expected \"%.200s\" in:", needle);
+    note(h, hay ? hay : "(null)");
     return 0;
 }
 
@@ -511,11 +540,9 @@ static void wake_ack_exit(fx *f)
     assert_int_equal(ours_running(f, NULL), 0);
 
     int64_t t0 = tl_now_ms();
-    int rc = cs(f, &out, &err, "sweep", NULL);
+    cs_ok(f, &out, &err, "sweep", NULL);
     printf("# first sweep (wake) took %lld ms\n",
            (long long)(tl_now_ms() - t0));
-    if (rc != 0)
-        fail_msg("sweep exited %d: %s%s", rc, out, err);
     assert_true(contains(out, "wake"));
     assert_true(contains(out, "session=sess-1"));
     free(out);
@@ -563,9 +590,7 @@ static void wake_ack_exit(fx *f)
     free(st);
 
     /* The next sweep syncs the ack and starts nothing new. */
-    rc = cs(f, &out, &err, "sweep", NULL);
-    if (rc != 0)
-        fail_msg("sweep exited %d: %s%s", rc, out, err);
+    cs_ok(f, &out, &err, "sweep", NULL);
     assert_true(contains(out, "ack-sync"));
     assert_null(strstr(out, "wake "));
     free(out);
@@ -580,9 +605,7 @@ static void wake_ack_exit(fx *f)
     assert_true(tl_wait_for(ours_gone, &w, 60000));
     printf("# agent container exited after %lld ms more\n",
            (long long)(tl_now_ms() - t0));
-    rc = cs(f, &out, &err, "sweep", NULL);
-    if (rc != 0)
-        fail_msg("sweep exited %d: %s%s", rc, out, err);
+    cs_ok(f, &out, &err, "sweep", NULL);
     assert_null(strstr(out, "wake "));
     free(out);
     free(err);
@@ -602,9 +625,7 @@ static void hang_is_stopped(fx *f)
     env_set(f, "CLAWSWEEP_SWEEP_CLAIM_TOLERANCE=1s");
     env_set(f, "CLAWSWEEP_SWEEP_STOP_GRACE=1s");
     char *out = NULL, *err = NULL;
-    int rc = cs(f, &out, &err, "sweep", NULL);
-    if (rc != 0)
-        fail_msg("sweep exited %d: %s%s", rc, out, err);
+    cs_ok(f, &out, &err, "sweep", NULL);
     assert_true(contains(out, "wake"));
     free(out);
     free(err);
@@ -622,12 +643,9 @@ static void hang_is_stopped(fx *f)
     /* Past it (> 1 s in whole seconds, no heartbeat): stopped. */
     usleep(2200 * 1000);
     int64_t t0 = tl_now_ms();
-    rc = cs(f, &out, &err, "sweep", NULL);
-    int64_t took = tl_now_ms() - t0;
-    printf("# stopping sweep took %lld ms\n", (long long)took);
+    cs_ok(f, &out, &err, "sweep", NULL);
     int64_t after = tl_now_ms();
-    if (rc != 0)
-        fail_msg("sweep exited %d: %s%s", rc, out, err);
+    printf("# stopping sweep took %lld ms\n", (long long)(after - t0));
     assert_true(contains(out, "reason=claim-stuck"));
     assert_true(contains(out, "retry"));
     /* Reset, so the message is not due again: no new agent. */
@@ -690,9 +708,7 @@ static void orphan_scene(fx *f, char *foreign, size_t foreignlen)
 {
     tl_add_message(f->in, "m1", "chat", NULL, 0);
     char *out = NULL, *err = NULL;
-    int rc = cs(f, &out, &err, "sweep", NULL);
-    if (rc != 0)
-        fail_msg("sweep exited %d: %s%s", rc, out, err);
+    cs_ok(f, &out, &err, "sweep", NULL);
     free(out);
     free(err);
     assert_int_equal(ours_running(f, "sess-1"), 1);
@@ -715,9 +731,7 @@ static void test_podman_orphans_command(void **state)
 
     /* --dry-run lists both, stops nothing. */
     char *out = NULL, *err = NULL;
-    int rc = cs(f, &out, &err, "orphans", "--dry-run");
-    if (rc != 0)
-        fail_msg("orphans --dry-run exited %d: %s%s", rc, out, err);
+    cs_ok(f, &out, &err, "orphans", "--dry-run");
     assert_true(contains(out, "would stop sess-1\n"));
     assert_true(contains(out, "would stop ghost-1\n"));
     assert_true(contains(out, "2 orphan agent(s) found"));
@@ -727,10 +741,8 @@ static void test_podman_orphans_command(void **state)
     assert_int_equal(name_running(foreign), 1);
 
     int64_t t0 = tl_now_ms();
-    rc = cs(f, &out, &err, "orphans", NULL);
+    cs_ok(f, &out, &err, "orphans", NULL);
     printf("# orphans took %lld ms\n", (long long)(tl_now_ms() - t0));
-    if (rc != 0)
-        fail_msg("orphans exited %d: %s%s", rc, out, err);
     assert_true(contains(out, "stopped sess-1\n"));
     assert_true(contains(out, "stopped ghost-1\n"));
     assert_true(contains(out, "2 orphan agent(s) handled"));
@@ -742,8 +754,7 @@ static void test_podman_orphans_command(void **state)
     assert_int_equal(name_running(foreign), 1);
 
     /* Nothing left: a second pass finds none. */
-    rc = cs(f, &out, &err, "orphans", NULL);
-    assert_int_equal(rc, 0);
+    cs_ok(f, &out, &err, "orphans", NULL);
     assert_true(contains(out, "0 orphan agent(s) handled"));
     free(out);
     free(err);
@@ -758,9 +769,7 @@ static void test_podman_sweep_reaps_orphans(void **state)
     char foreign[128];
     orphan_scene(f, foreign, sizeof foreign);
     char *out = NULL, *err = NULL;
-    int rc = cs(f, &out, &err, "sweep", NULL);
-    if (rc != 0)
-        fail_msg("sweep exited %d: %s%s", rc, out, err);
+    cs_ok(f, &out, &err, "sweep", NULL);
     assert_true(contains(out, "stop-orphan"));
     free(out);
     free(err);
@@ -841,19 +850,20 @@ static void test_podman_run_reaps_orphans_at_start(void **state)
         f->daemon = 0;
         char *text = slurp(log);
         if (strstr(text, "not implemented")) {
-            printf("# SKIP: `clawsweep run` is not implemented in this "
-                   "build (it said: %s)\n", text);
+            note("SKIP: `clawsweep run` is not implemented in this build; "
+                 "it said:", text);
             free(text);
             skip();
         }
-        fail_msg("clawsweep run exited early (status %d): %s", w.status,
-                 text);
+        note("run log:", text);
+        free(text);
+        fail_msg("clawsweep run exited early (status %d)", w.status);
     }
     assert_true(ok);
     printf("# run reaped the orphans within %lld ms\n", (long long)took);
     stop_child(&f->daemon);
     char *text = slurp(log);
-    printf("# run log:\n%s", text);
+    note("run log:", text);
     free(text);
     assert_int_equal(ours_running(f, NULL), 0);
     assert_int_equal(name_running(foreign), 1);
@@ -957,7 +967,7 @@ static void test_missing_cli_changes_nothing(void **state)
         env_setf(f, "CLAWSWEEP_RUNTIME_KIND=%s", kind ? "docker" : "podman");
         char *out = NULL, *err = NULL;
         int rc = cs(f, &out, &err, "sweep", NULL);
-        printf("# stderr: %s", err);
+        note("stderr:", err);
         assert_int_equal(rc, 1);
         assert_true(contains(err, kind ? "docker: command not found"
                                        : "podman: command not found"));
@@ -996,8 +1006,8 @@ static void test_hanging_cli_changes_nothing(void **state)
     int64_t t0 = tl_now_ms();
     int rc = cs(f, &out, &err, "sweep", NULL);
     int64_t took = tl_now_ms() - t0;
-    printf("# sweep with a hanging CLI took %lld ms; stderr: %s",
-           (long long)took, err);
+    printf("# sweep with a hanging CLI took %lld ms\n", (long long)took);
+    note("stderr:", err);
     assert_int_equal(rc, 1);
     assert_true(took >= 1000 && took < 10000);
     assert_true(contains(err, "timed out"));

@@ -615,10 +615,12 @@ static int64_t metric(const char *path, const char *sample)
 {
     char *text = read_all(path);
     assert_non_null(text);
-    const char *p = strstr(text, sample);
+    char key[200];
+    snprintf(key, sizeof key, "\n%s", sample); /* a sample, not its HELP */
+    const char *p = strstr(text, key);
     int64_t v = -1;
     if (p)
-        v = (int64_t)strtod(p + strlen(sample), NULL);
+        v = (int64_t)strtod(p + strlen(key), NULL);
     free(text);
     return v;
 }
@@ -719,6 +721,38 @@ static void test_new_session_picked_up(void **state)
     assert_true(tl_wait_for(new_session_done, fx, 8000));
 }
 
+/* ---- the cleanup pass runs inside the daemon, on its interval ----------
+ * The first pass comes after min(5 min, cleanup.interval); 1m is the
+ * smallest interval the config accepts, so this test waits a minute. */
+
+static void test_cleanup_scheduled(void **state)
+{
+    fixture *fx = *state;
+    write_conf(fx, "--idle 1", "[cleanup]\ninterval = 1m\n");
+    /* an agent log old enough to go (agent_logs = 14 d) */
+    char logs[PATH_MAX], old[PATH_MAX + 16];
+    snprintf(logs, sizeof logs, "%s/clawsweep/logs", fx->data);
+    snprintf(old, sizeof old, "%s/old.log", logs);
+    char cs[PATH_MAX];
+    snprintf(cs, sizeof cs, "%s/clawsweep", fx->data);
+    mkdir(cs, 0750);
+    mkdir(logs, 0750);
+    write_file(old, "old\n");
+    tl_set_mtime(old, tl_now_ms() - 30LL * 86400 * 1000);
+    start_daemon(fx);
+    sleep_ms(55000);
+    assert_false(log_has(fx, "cleanup pass started"));
+    int64_t until = mono_ms() + 15000;
+    while (!log_has(fx, "cleanup pass done") && mono_ms() < until)
+        sleep_ms(50);
+    assert_true(log_has(fx, "cleanup pass started"));
+    assert_true(log_has(fx, "cleanup pass done"));
+    assert_false(tl_exists(old));
+    kill(fx->pid, SIGTERM);
+    assert_int_equal(wait_exit(fx->pid, 2000), 0);
+    fx->pid = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -740,6 +774,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_observe_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_session_picked_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cleanup_scheduled, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

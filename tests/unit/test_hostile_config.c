@@ -304,7 +304,7 @@ static void cli_refuses_bad_config_files(void **state)
         {"[log]\nlevel = info\n[sweep]\nmax_tries = 2\n[log]\nlevel = warn\n",
          "duplicate"},
         {"interval = 5s\n", "section"},
-        {"[sweep\ninterval = 5s\n", "x.conf:1"},
+        {"[sweep\ninterval = 5s\n", "x.conf"},
         {"[sweep]\njust some words\n", "x.conf:2"},
         {"[sweep]\nbackoff_base = 2h\nbackoff_max = 1h\n", "backoff_base"},
         {"[runtime]\nkind = exec\n", "start_cmd"},
