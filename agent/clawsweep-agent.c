@@ -50,7 +50,10 @@
  *
  * Fault switches for tests:
  *   --hang-after-claim   claim, then do nothing at all (no heartbeat before
- *                        or after the claim, no reply) until killed.
+ *                        or after the claim, no reply) until killed, or
+ *                        until inbound.db is removed (a session folder that
+ *                        is gone has nobody left to stop this agent: the
+ *                        demo's hung agent ends with its demo dir).
  *   --hang-on-content S  the same hang, but only after claiming a message
  *                        whose content contains S (the heartbeat of start
  *                        up is kept). One agent command thus serves every
@@ -121,6 +124,7 @@ typedef struct {
 } message_list;
 
 static volatile sig_atomic_t g_stop;
+static int g_session_gone; /* inbound.db removed while hanging */
 static options g_opt;
 /* Ids whose unparseable process_after was already reported (log once). */
 static char *g_warned[WARNED_MAX];
@@ -765,14 +769,18 @@ static int work(const message *m)
     }
 }
 
-/* Claimed and then nothing at all, not even a heartbeat, until killed. */
+/* Claimed and then nothing at all, not even a heartbeat, until killed
+ * or until the session's inbound.db is removed. */
 static void hang(void)
 {
     logf_("info", "event=hanging (%s)", g_opt.hang_after_claim
                                              ? "--hang-after-claim"
                                              : "--hang-on-content");
-    while (!g_stop)
-        sleep_ms(1000);
+    while (!g_stop && !sleep_ms(1000))
+        if (access(g_opt.inbound, F_OK) != 0 && errno == ENOENT) {
+            g_session_gone = 1;
+            return;
+        }
 }
 
 /* One poll: DB_OK with *did_work set when something was claimed. */
@@ -866,6 +874,10 @@ int main(int argc, char **argv)
         r = poll_once(&did_work);
         if (r == DB_FATAL)
             break;
+        if (g_session_gone) {
+            why = "inbound.db removed";
+            break;
+        }
         int64_t now = mono_ms();
         if (did_work) {
             last_work = now;

@@ -261,7 +261,9 @@ static int central(demo *d)
     return 0;
 }
 
-/* One inbound row; seq even as the host writes them (SPEC §1.2). */
+/* One inbound row; seq even as the host writes them (SPEC §1.2). The
+ * content is NanoClaw's JSON shape built in SQL, so the fixed texts below
+ * must hold no '"' or '\'. */
 static int message(demo *d, const char *session, const char *id,
                    const char *kind, const char *status, const char *after,
                    const char *recurrence, int tries, const char *text)

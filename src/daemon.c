@@ -555,13 +555,18 @@ static void reap_children(daemon_state *d)
     pid_t p;
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
         if (p != d->cleanup_pid) {
+            /* an agent we started (a pidfd says so too, where there is
+             * one): its exit is worth a tick */
             log_debug("child reaped", "pid=%d", (int)p);
+            schedule_event_tick(d);
             continue;
         }
         d->cleanup_pid = 0;
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (code == 0)
+        if (code == 0) {
+            log_info("cleanup pass finished", "pid=%d", (int)p);
             continue;
+        }
         if (code == 3) {
             log_info("cleanup skipped: another pass is running", NULL);
             continue;
@@ -603,9 +608,6 @@ static void cleanup_child(const cs_config *cfg, pid_t parent, int lock_fd)
     int rc = janitor_run(cfg, &o, &rep);
     if (rc == JANITOR_BUSY)
         _exit(3);
-    log_info("cleanup pass done", "entries=%llu bytes=%llu errors=%u",
-             (unsigned long long)rep.total_entries,
-             (unsigned long long)rep.total_bytes, rep.errors);
     _exit(rc == 0 && rep.errors == 0 ? 0 : 1);
 }
 

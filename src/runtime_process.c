@@ -21,6 +21,14 @@
  * it is gone. Only then is the pid file removed and success returned: the
  * caller resets claims on that word alone (SPEC §1.4 rule 3).
  *
+ * The pid file exists before the agent runs a single instruction of its
+ * own: the child is forked, sets itself up, then waits on a pipe until we
+ * have written its pid file, and only then execs the agent. If we are
+ * killed in between, the pipe reaches EOF and the child exits without
+ * ever becoming an agent - so there is never an agent clawsweep cannot
+ * see, whose claims a later sweep would reset under it (found by the
+ * crash test, which kills sweeps at random instants).
+ *
  * A pid file is removed only after checking that it is still the very file
  * we read (same inode), so a reader such as `status` never deletes the pid
  * file of an agent the daemon started a moment later.
@@ -250,6 +258,92 @@ static void kill_agent(pid_t pid, int sig)
         kill(pid, sig);
 }
 
+/* Fork the agent held at a gate: set up (own session, stdio, cwd,
+ * default signals), then wait for one byte on *gate before the exec.
+ * Closing *gate without writing makes it exit unexecuted. *exec_err
+ * yields errno (4 bytes) if the exec fails, EOF when it succeeded. Only
+ * async-signal-safe calls run in the child. */
+static int fork_gated(const char *exe, char *const argv[], const char *cwd,
+                      int logfd, char *const envp[], pid_t *pid, int *gate,
+                      int *exec_err, char *err, size_t errlen)
+{
+    int g[2], e[2];
+    if (pipe2(g, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(e, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        close(g[0]);
+        close(g[1]);
+        return -1;
+    }
+    pid_t c = fork();
+    if (c < 0) {
+        snprintf(err, errlen, "cannot start %s: fork: %s", exe,
+                 strerror(errno));
+        close(g[0]);
+        close(g[1]);
+        close(e[0]);
+        close(e[1]);
+        return -1;
+    }
+    if (c == 0) {
+        close(g[1]);
+        close(e[0]);
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < NSIG; sig++)
+            sigaction(sig, &dfl, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int in = open("/dev/null", O_RDONLY);
+        if (setsid() < 0 || in < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 ||
+            dup2(logfd, 2) < 0 || (cwd && chdir(cwd) != 0)) {
+            int code = errno;
+            if (write(e[1], &code, sizeof code) < 0)
+                _exit(127);
+            _exit(127);
+        }
+        char go;
+        ssize_t n;
+        while ((n = read(g[0], &go, 1)) < 0 && errno == EINTR)
+            ;
+        if (n != 1)
+            _exit(127); /* our parent died before recording us */
+        execve(exe, argv, envp);
+        int code = errno;
+        if (write(e[1], &code, sizeof code) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    close(g[0]);
+    close(e[1]);
+    *pid = c;
+    *gate = g[1];
+    *exec_err = e[0];
+    return 0;
+}
+
+/* Open the gate and learn whether the exec worked: 0, or the errno. */
+static int open_gate(int gate, int exec_err)
+{
+    int code = 0;
+    if (write(gate, "g", 1) != 1)
+        code = errno ? errno : EPIPE;
+    close(gate);
+    ssize_t n;
+    int got = 0;
+    while ((n = read(exec_err, &got, sizeof got)) < 0 && errno == EINTR)
+        ;
+    close(exec_err);
+    if (n == (ssize_t)sizeof got)
+        code = got;
+    return code;
+}
+
 static int proc_start(runtime *rt, const agent_ref *a, char *err,
                       size_t errlen)
 {
@@ -298,16 +392,15 @@ static int proc_start(runtime *rt, const agent_ref *a, char *err,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    rt_spawn_opts o = {a->session_dir, logfd, logfd, 1, 0, envp};
     pid_t pid;
-    int rc = rt_spawn(exe, rt->agent, &o, &pid, err, errlen);
+    int gate, exec_err;
+    int rc = fork_gated(exe, rt->agent, a->session_dir, logfd, envp, &pid,
+                        &gate, &exec_err, err, errlen);
     free(envp);
     if (rc != 0) {
         close(logfd);
         return -1;
     }
-    log_banner(logfd, "started", sid, pid);
-    close(logfd);
 
     char state;
     unsigned long long start;
@@ -315,19 +408,35 @@ static int proc_start(runtime *rt, const agent_ref *a, char *err,
     if (proc_stat(pid, &state, &start) != 1) {
         snprintf(err, errlen, "agent pid %d vanished before it could be "
                  "recorded", (int)pid);
+        close(gate);
+        close(exec_err);
+        close(logfd);
         kill_agent(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         return -1;
     }
     int n = snprintf(line, sizeof line, "%d %llu\n", (int)pid, start);
     if (write_file_atomic(pidfile, line, (size_t)n) != 0) {
-        /* An agent we cannot track is worse than none. */
+        /* An agent we cannot track is worse than none: it never runs. */
         snprintf(err, errlen, "cannot write pid file %s: %s", pidfile,
                  strerror(errno));
-        kill_agent(pid, SIGKILL);
+        close(gate);
+        close(exec_err);
+        close(logfd);
         waitpid(pid, NULL, 0);
         return -1;
     }
+    int code = open_gate(gate, exec_err);
+    if (code != 0) {
+        snprintf(err, errlen, "cannot start %s in %s: %s", exe,
+                 a->session_dir, strerror(code));
+        close(logfd);
+        waitpid(pid, NULL, 0);
+        remove_pidfile(pidfile, NULL);
+        return -1;
+    }
+    log_banner(logfd, "started", sid, pid);
+    close(logfd);
     log_info("agent started", "session=%s pid=%d log=%s", sid, (int)pid,
              logfile);
     return 0;

@@ -501,6 +501,9 @@ static int sweep_session(sweep_ctx *c, const tick_opts *o,
     int64_t started = journal_agent_started(c->j, sid);
     if (!o->dry_run && agent == AGENT_YES && started == TIME_UNKNOWN) {
         journal_agent_set(c->j, sid, o->now_ms);
+        /* Also the repair for a sweep killed between starting this agent
+         * and marking it: NanoClaw delivers only for 'running'. */
+        set_container_status(c, sid, "running");
         log_info("agent found running", "session=%s", sid);
     } else if (!o->dry_run && agent == AGENT_NO && started != TIME_UNKNOWN) {
         journal_agent_clear(c->j, sid);

@@ -497,11 +497,11 @@ static int claimed(void *arg)
 
 static void assert_container_status(fx *f, const char *want)
 {
-    char *cs = tl_text(f->v2, "SELECT container_status FROM sessions WHERE "
-                       "id='sess-1'");
-    assert_non_null(cs);
-    assert_string_equal(cs, want);
-    free(cs);
+    char *status = tl_text(f->v2, "SELECT container_status FROM sessions "
+                           "WHERE id='sess-1'");
+    assert_non_null(status);
+    assert_string_equal(status, want);
+    free(status);
 }
 
 static int events(fx *f, const char *kind, const char *reason)
@@ -632,15 +632,14 @@ static void hang_is_stopped(fx *f)
     assert_int_equal(ours_running(f, "sess-1"), 1);
     assert_true(tl_wait_for(claimed, f->out, 30000));
 
-    /* Too early for claim_tolerance: nothing happens. status_changed has
-     * whole seconds, so right after the claim it is at most 1 s old. */
     char *changed = tl_text(f->out, "SELECT status_changed FROM "
                             "processing_ack WHERE message_id='m1'");
     assert_non_null(changed);
     printf("# claimed at %s\n", changed);
     free(changed);
 
-    /* Past it (> 1 s in whole seconds, no heartbeat): stopped. */
+    /* Past claim_tolerance (> 1 s, status_changed has whole seconds) with
+     * no heartbeat: stopped. */
     usleep(2200 * 1000);
     int64_t t0 = tl_now_ms();
     cs_ok(f, &out, &err, "sweep", NULL);
@@ -945,10 +944,10 @@ static void assert_nothing_changed(fx *f)
     assert_int_equal(tl_int(f->in, "SELECT count(*) FROM messages_in WHERE "
                             "process_after IS NOT NULL OR status <> "
                             "'pending'"), 0);
-    char *cs = tl_text(f->v2, "SELECT container_status FROM sessions WHERE "
-                       "id='sess-1'");
-    assert_true(cs == NULL || strcmp(cs, "running") != 0);
-    free(cs);
+    char *status = tl_text(f->v2, "SELECT container_status FROM sessions "
+                           "WHERE id='sess-1'");
+    assert_true(status == NULL || strcmp(status, "running") != 0);
+    free(status);
     assert_int_equal(events(f, "start", NULL), 0);
     assert_int_equal(events(f, "retry", NULL), 0);
     if (g.podman[0])

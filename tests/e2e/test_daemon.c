@@ -743,10 +743,10 @@ static void test_cleanup_scheduled(void **state)
     sleep_ms(55000);
     assert_false(log_has(fx, "cleanup pass started"));
     int64_t until = mono_ms() + 15000;
-    while (!log_has(fx, "cleanup pass done") && mono_ms() < until)
+    while (!log_has(fx, "cleanup pass finished") && mono_ms() < until)
         sleep_ms(50);
     assert_true(log_has(fx, "cleanup pass started"));
-    assert_true(log_has(fx, "cleanup pass done"));
+    assert_true(log_has(fx, "cleanup pass finished"));
     assert_false(tl_exists(old));
     kill(fx->pid, SIGTERM);
     assert_int_equal(wait_exit(fx->pid, 2000), 0);
