@@ -2,8 +2,8 @@
 # Install the Debian packages clawsweep needs: "build" for make, "test" for
 # make check. As root it runs apt-get; otherwise it prints the command.
 set -eu
-build_pkgs="gcc make meson ninja-build pkg-config libsqlite3-dev libinih-dev libcjson-dev libarchive-dev libcmocka-dev"
-test_pkgs="sqlite3 valgrind clang podman runc uidmap tmux util-linux procps"
+build_pkgs="gcc make meson ninja-build pkg-config scdoc libsqlite3-dev libinih-dev libcjson-dev libarchive-dev libcmocka-dev"
+test_pkgs="sqlite3 valgrind clang podman runc uidmap tmux util-linux procps man-db findutils"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
