@@ -887,7 +887,8 @@ int main(int argc, char **argv)
             why = "idle";
             break;
         }
-        if (now - g_last_heartbeat_ms >= HEARTBEAT_IDLE_MS)
+        if (g_last_heartbeat_ms == INT64_MIN || /* never: no overflow */
+            now - g_last_heartbeat_ms >= HEARTBEAT_IDLE_MS)
             touch_heartbeat();
         sleep_ms(g_opt.poll_ms);
     }

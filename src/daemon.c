@@ -20,7 +20,10 @@
  * Ticks. The first tick and every safety-interval tick are full (orphans
  * stopped, every session opened). Everything else is incremental: the
  * sweep ctx memoizes each session's file signatures and deadline, so a
- * session that did not change costs three stats. File events are
+ * session that did not change costs three stats - or none: a session
+ * whose watched folder reported no event since the last tick is vouched
+ * unchanged (tick_opts.unchanged), so only sessions that inotify named, or
+ * that are not watched, are stat'ed. File events are
  * debounced (DEBOUNCE_MS) and spaced by a gap that grows with the cost of
  * a tick (EVENT_GAP_*), so an agent writing all the time cannot cause a
  * tick storm. Heartbeat writes wake no tick of their own: a newer
@@ -58,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +120,8 @@ static void on_stop_signal(int sig)
 
 typedef struct {
     char *sid;
-    int wd; /* -1: not watched (retried at the next reconcile) */
+    int wd;    /* -1: not watched (retried at the next reconcile) */
+    int dirty; /* an event since the last tick (or newly watched) */
 } watch;
 
 typedef struct {
@@ -150,8 +155,11 @@ typedef struct {
     int lock_fd;
     int epfd, tfd, sfd, ifd;
     int data_wd;
-    watch *w;
+    watch *w; /* sorted by session id */
     size_t nw;
+    size_t *by_wd; /* indices into w of watched entries, sorted by wd */
+    size_t nby;
+    int all_dirty; /* events were lost (queue overflow): trust none */
     exit_watch *x;
     size_t nx, capx;
     int gating;         /* watches ran out: poll by stat */
@@ -389,6 +397,68 @@ static void watches_free(daemon_state *d)
     free(d->w);
     d->w = NULL;
     d->nw = 0;
+    free(d->by_wd);
+    d->by_wd = NULL;
+    d->nby = 0;
+}
+
+static int by_wd_cmp(const void *a, const void *b, void *arg)
+{
+    const watch *w = arg;
+    int x = w[*(const size_t *)a].wd, y = w[*(const size_t *)b].wd;
+    return (x > y) - (x < y);
+}
+
+static void index_by_wd(daemon_state *d)
+{
+    free(d->by_wd);
+    d->nby = 0;
+    d->by_wd = malloc((d->nw ? d->nw : 1) * sizeof *d->by_wd);
+    if (!d->by_wd) {
+        d->all_dirty = 1; /* without the index no event can be placed */
+        return;
+    }
+    for (size_t i = 0; i < d->nw; i++)
+        if (d->w[i].wd >= 0)
+            d->by_wd[d->nby++] = i;
+    qsort_r(d->by_wd, d->nby, sizeof *d->by_wd, by_wd_cmp, d->w);
+}
+
+static watch *watch_of_wd(daemon_state *d, int wd)
+{
+    size_t lo = 0, hi = d->nby;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        watch *w = &d->w[d->by_wd[mid]];
+        if (w->wd == wd)
+            return w;
+        if (w->wd < wd)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* tick_opts.unchanged: 1 when inotify vouches that nothing in the
+ * session's folder changed since the last tick. */
+static int vouch_unchanged(void *arg, const char *sid)
+{
+    const daemon_state *d = arg;
+    if (d->all_dirty)
+        return 0;
+    size_t lo = 0, hi = d->nw;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(d->w[mid].sid, sid);
+        if (cmp == 0)
+            return d->w[mid].wd >= 0 && !d->w[mid].dirty;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
 }
 
 static void set_gating(daemon_state *d, int on)
@@ -470,7 +540,7 @@ static void watches_reconcile(daemon_state *d)
         }
         if (wd >= 0)
             watched++;
-        nw[n++] = (watch){sid, wd};
+        nw[n++] = (watch){sid, wd, 1}; /* what happened before: unknown */
     }
     for (; k < d->nw; k++) {
         if (d->w[k].wd >= 0)
@@ -480,6 +550,7 @@ static void watches_reconcile(daemon_state *d)
     free(d->w);
     d->w = nw;
     d->nw = n;
+    index_by_wd(d);
     session_list_free(&act);
     d->m.watches = watched;
     set_gating(d, enospc);
@@ -513,6 +584,7 @@ static void inotify_drain(daemon_state *d)
             p += sizeof *e + e->len;
             if (e->mask & IN_Q_OVERFLOW) {
                 log_debug("inotify queue overflow", NULL);
+                d->all_dirty = 1;
                 d->need_reconcile = 1;
                 schedule_event_tick(d);
                 continue;
@@ -537,10 +609,12 @@ static void inotify_drain(daemon_state *d)
                     d->need_reconcile = 1;
                     schedule_event_tick(d);
                 }
-            } else if (is_session_file(e->name)) {
-                schedule_event_tick(d);
-            } else if (!strcmp(e->name, ".heartbeat") &&
-                       (e->mask & (IN_DELETE | IN_MOVED_FROM))) {
+            } else if (is_session_file(e->name) ||
+                       (!strcmp(e->name, ".heartbeat") &&
+                        (e->mask & (IN_DELETE | IN_MOVED_FROM)))) {
+                watch *w = watch_of_wd(d, e->wd);
+                if (w)
+                    w->dirty = 1;
                 schedule_event_tick(d);
             }
         }
@@ -660,6 +734,10 @@ static void run_tick(daemon_state *d, int full)
     o.stops_suppressed_until_ms =
         d->suppress_until_w > now_w ? d->suppress_until_w : 0;
     o.stop_flag = &stop_flag;
+    if (!full && d->ifd >= 0) {
+        o.unchanged = vouch_unchanged;
+        o.unchanged_arg = d;
+    }
     d->m.stops_suppressed = o.stops_suppressed_until_ms != 0;
 
     tick_result r;
@@ -669,7 +747,12 @@ static void run_tick(daemon_state *d, int full)
     stop_signals_block();
     double secs = mono_s() - t0;
 
-    d->event_at = 0; /* what changed before this tick, it has seen */
+    /* what changed before this tick, it has seen; events of changes made
+     * while it ran are still queued in the inotify fd */
+    d->event_at = 0;
+    d->all_dirty = 0;
+    for (size_t i = 0; i < d->nw; i++)
+        d->w[i].dirty = 0;
     d->last_end_b = boot_ms();
     d->last_end_m = mono_ms();
     d->last_end_w = clock_now_ms();
@@ -845,6 +928,8 @@ static void loop(daemon_state *d)
         int event = d->event_at && now_b >= d->event_at;
         int gate = d->gating && now_b >= d->last_end_b + STAT_GATE_MS;
         if (full || due || event || gate) {
+            if (d->ifd >= 0)
+                inotify_drain(d); /* events that came after epoll_wait */
             if (full || d->need_reconcile)
                 watches_reconcile(d);
             run_tick(d, full);
@@ -918,6 +1003,12 @@ int daemon_run(const cs_config *cfg, int lock_fd)
     char err[2048];
     sigset_t sigs;
 
+    /* Ticks allocate and free arrays of one entry per session. glibc would
+     * raise its mmap threshold after the first such free and serve the next
+     * ones from the heap, where calloc touches every page and the heap
+     * keeps them: a fixed threshold keeps them mmapped, untouched pages
+     * unresident, and freed memory returned at once. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     notify_open(&d.nt);
     overrides_detect(&d, cfg);
     if (signals_setup(&sigs) != 0) {

@@ -37,11 +37,19 @@
 
 typedef enum { AGENT_NO, AGENT_YES, AGENT_UNKNOWN } agent_state;
 
+/* What identifies a file's version: the part of struct stat the stat gate
+ * compares (a third of its size: the memo holds one per session file). */
+typedef struct {
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+} file_sig;
+
 /* What the daemon remembers of a session between ticks, so an unchanged
  * session costs three stat calls instead of two SQLite opens. */
 typedef struct {
     char *id;
-    struct stat files[3]; /* inbound.db, outbound.db, .heartbeat */
+    file_sig files[3]; /* inbound.db, outbound.db, .heartbeat */
     int64_t deadline_ms;
     agent_state agent;
     int failed;
@@ -465,24 +473,27 @@ static int recurrence_step(sweep_ctx *c, const tick_opts *o, sessiondb *s,
 
 /* ---- one session: steps 1, 2, 4, 5, and what step 3 needs ---- */
 
-static void session_paths_stat(const char *dir, struct stat files[3])
+static void session_paths_stat(const char *dir, file_sig files[3])
 {
     char p[PATH_MAX];
     for (int i = 0; i < 3; i++) {
+        struct stat st;
         memset(&files[i], 0, sizeof files[i]);
-        if (path_join(p, sizeof p, "%s/%s", dir, file_names[i]) == 0)
-            lstat(p, &files[i]);
+        if (path_join(p, sizeof p, "%s/%s", dir, file_names[i]) == 0 &&
+            lstat(p, &st) == 0)
+            files[i] = (file_sig){st.st_ino, st.st_size, st.st_mtim,
+                                  st.st_ctim};
     }
 }
 
-static int same_files(const struct stat a[3], const struct stat b[3])
+static int same_files(const file_sig a[3], const file_sig b[3])
 {
     for (int i = 0; i < 3; i++)
-        if (a[i].st_ino != b[i].st_ino || a[i].st_size != b[i].st_size ||
-            a[i].st_mtim.tv_sec != b[i].st_mtim.tv_sec ||
-            a[i].st_mtim.tv_nsec != b[i].st_mtim.tv_nsec ||
-            a[i].st_ctim.tv_sec != b[i].st_ctim.tv_sec ||
-            a[i].st_ctim.tv_nsec != b[i].st_ctim.tv_nsec)
+        if (a[i].ino != b[i].ino || a[i].size != b[i].size ||
+            a[i].mtime.tv_sec != b[i].mtime.tv_sec ||
+            a[i].mtime.tv_nsec != b[i].mtime.tv_nsec ||
+            a[i].ctime.tv_sec != b[i].ctime.tv_sec ||
+            a[i].ctime.tv_nsec != b[i].ctime.tv_nsec)
             return 0;
     return 1;
 }
@@ -797,8 +808,12 @@ int sweep_tick(sweep_ctx *c, const tick_opts *o, tick_result *r)
             continue;
         nmemo++;
         m->agent = agent;
-        session_paths_stat(w->dir, m->files);
         session_memo *old = memo_find(c, row->id);
+        if (o->incremental && old && o->unchanged &&
+            o->unchanged(o->unchanged_arg, row->id))
+            memcpy(m->files, old->files, sizeof m->files);
+        else
+            session_paths_stat(w->dir, m->files);
         if (o->incremental && old && !old->failed && !old->waiting &&
             old->agent == agent && o->now_ms < old->deadline_ms &&
             same_files(old->files, m->files)) {

@@ -25,6 +25,11 @@ typedef struct {
     int64_t now_ms;
     int64_t stops_suppressed_until_ms; /* starvation guard (daemon only) */
     volatile int *stop_flag; /* set by a signal: finish this session, stop */
+    /* Daemon, incremental ticks: the caller (inotify) vouches that the
+     * session's files have not changed since the last tick when this
+     * returns 1, so its stat gate is skipped. NULL = stat every session. */
+    int (*unchanged)(void *arg, const char *session_id);
+    void *unchanged_arg;
 } tick_opts;
 
 /* One thing the tick did (or, dry, would do). */

@@ -27,7 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -753,6 +756,56 @@ static void test_cleanup_scheduled(void **state)
     fx->pid = 0;
 }
 
+/* ---- systemd: READY, STATUS, WATCHDOG over an abstract NOTIFY_SOCKET --- */
+
+static void test_sd_notify(void **state)
+{
+    fixture *fx = *state;
+    write_conf(fx, "--idle 1", NULL);
+    int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(sock >= 0);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    char name[64];
+    snprintf(name, sizeof name, "@clawsweep-test-%d", (int)getpid());
+    memcpy(sa.sun_path, name, strlen(name));
+    sa.sun_path[0] = '\0';
+    assert_int_equal(bind(sock, (struct sockaddr *)&sa,
+                          (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+                                      strlen(name))),
+                     0);
+    setenv("NOTIFY_SOCKET", name, 1);
+    setenv("WATCHDOG_USEC", "400000", 1); /* pings every 200 ms */
+    fx->pid = spawn_daemon(fx);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+
+    int ready = 0, status = 0, pings = 0;
+    int64_t until = mono_ms() + 3000;
+    while (mono_ms() < until && !(ready && status && pings >= 4)) {
+        struct pollfd pf = {sock, POLLIN, 0};
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        char buf[512];
+        ssize_t n = recv(sock, buf, sizeof buf - 1, 0);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        ready |= strstr(buf, "READY=1") != NULL;
+        if (strstr(buf, "STATUS=") && strstr(buf, "1 session(s)"))
+            status = 1;
+        pings += strstr(buf, "WATCHDOG=1") != NULL;
+    }
+    close(sock);
+    assert_true(ready);
+    assert_true(status);
+    assert_true(pings >= 4); /* after the tick, then on the timer */
+    kill(fx->pid, SIGTERM);
+    assert_int_equal(wait_exit(fx->pid, 2000), 0);
+    fx->pid = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -775,6 +828,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_observe_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_session_picked_up, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_sd_notify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cleanup_scheduled, setup,
                                         teardown),
     };

@@ -217,7 +217,9 @@ typedef struct {
     int session; /* index into sess */
 } agent_proc;
 
-static int proc_start_time(pid_t pid, unsigned long long *start, char *state)
+/* Start time, state and session id (field 6) of a process. */
+static int proc_start_time(pid_t pid, unsigned long long *start, char *state,
+                           long *sid)
 {
     char p[64], buf[1024];
     snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
@@ -240,6 +242,8 @@ static int proc_start_time(pid_t pid, unsigned long long *start, char *state)
         if (!tok)
             return -1;
         tok++;
+        if (field == 5)
+            *sid = strtol(tok, NULL, 10);
     }
     *start = strtoull(tok, NULL, 10);
     return 0;
@@ -287,8 +291,12 @@ static size_t list_agents(agent_proc *out, size_t max)
         }
         char state;
         unsigned long long start;
+        long psid = 0;
+        /* An agent leads its own session (the runtime setsid()s it); a
+         * process it forks (a sanitizer's symbolizer, say) is not one. */
         if (!mine || idx < 0 || idx >= NSESS ||
-            proc_start_time(pid, &start, &state) != 0 || state == 'Z')
+            proc_start_time(pid, &start, &state, &psid) != 0 ||
+            state == 'Z' || psid != (long)pid)
             continue;
         out[n].pid = pid;
         out[n].start = start;
@@ -303,7 +311,8 @@ static int agent_alive(pid_t pid, unsigned long long start)
 {
     unsigned long long s;
     char state;
-    return proc_start_time(pid, &s, &state) == 0 && s == start &&
+    long psid;
+    return proc_start_time(pid, &s, &state, &psid) == 0 && s == start &&
            state != 'Z';
 }
 
