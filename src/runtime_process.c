@@ -299,7 +299,7 @@ static int fork_gated(const char *exe, char *const argv[], const char *cwd,
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        int in = open("/dev/null", O_RDONLY);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC); /* dup2 keeps 0 */
         if (setsid() < 0 || in < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 ||
             dup2(logfd, 2) < 0 || (cwd && chdir(cwd) != 0)) {
             int code = errno;

@@ -876,7 +876,7 @@ static void test_demo_tmux(void **state)
             if (!seen[i] && screen && strstr(screen, demo_events[i][0])) {
                 seen[i] = 1;
                 nseen++;
-                print_message("after %2llds: %s\n",
+                print_message("# after %2llds: %s\n",
                               (long long)(tl_now_ms() - start) / 1000,
                               demo_events[i][1]);
             }
