@@ -90,6 +90,7 @@ static const char *const sections[] = {"sweep", "recurrence", "runtime",
 void config_defaults(cs_config *c)
 {
     memset(c, 0, sizeof *c);
+    c->inputs.log_format = c->inputs.log_level = -1;
     snprintf(c->data_dir, sizeof c->data_dir, "./data");
     c->sweep.mode = MODE_OWN;
     c->sweep.interval_ms = 60 * SEC;
@@ -512,5 +513,55 @@ int config_finish(cs_config *c, char *err, size_t errlen)
         }
         words_free(argv);
     }
+    return 0;
+}
+
+static const char *env_get(char *const *envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (; envp && *envp; envp++)
+        if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
+            return *envp + n + 1;
+    return NULL;
+}
+
+int config_load(const config_inputs *in, char *const *envp, cs_config *out,
+                char *err, size_t errlen)
+{
+    config_defaults(out);
+    out->inputs = *in;
+    const char *dir = in->data_dir[0] ? in->data_dir
+                                      : env_get(envp, "CLAWSWEEP_DATA_DIR");
+    if (dir && *dir &&
+        path_join(out->data_dir, sizeof out->data_dir, "%s", dir) != 0) {
+        snprintf(err, errlen, "data dir '%.256s...': path too long", dir);
+        return -1;
+    }
+    char file[PATH_MAX];
+    int have_file = 0;
+    if (in->config_file[0])
+        have_file = path_join(file, sizeof file, "%s", in->config_file) == 0;
+    else
+        have_file = path_join(file, sizeof file, "%s/clawsweep.conf",
+                              out->data_dir) == 0 &&
+                    access(file, F_OK) == 0;
+    if (have_file && config_read_file(out, file, err, errlen) != 0)
+        return -1;
+    if (config_read_env(out, envp, err, errlen) != 0)
+        return -1;
+    if (in->log_format >= 0)
+        out->log.format = (log_format)in->log_format;
+    if (in->log_level >= 0)
+        out->log.level = (log_level)in->log_level;
+    if (config_finish(out, err, errlen) != 0) {
+        if (out->config_path[0]) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", err);
+            snprintf(err, errlen, "%s: %s", out->config_path, why);
+        }
+        return -1;
+    }
+    snprintf(out->inputs.data_dir, sizeof out->inputs.data_dir, "%s",
+             out->data_dir);
     return 0;
 }

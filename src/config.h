@@ -20,7 +20,17 @@ typedef enum { JITTER_NONE = 0, JITTER_FULL } jitter_kind;
 
 #define CFG_STR 1024
 
+/* What the command line chose. Kept in cs_config, so a reload (SIGHUP)
+ * builds the configuration again from the very same inputs. */
 typedef struct {
+    char data_dir[PATH_MAX];    /* -d; "" = $CLAWSWEEP_DATA_DIR, else ./data */
+    char config_file[PATH_MAX]; /* -c; "" = DATA/clawsweep.conf if present */
+    int log_format;             /* --log-format as log_format; -1 = not given */
+    int log_level;              /* -v / -q as log_level; -1 = not given */
+} config_inputs;
+
+typedef struct {
+    config_inputs inputs; /* data_dir made absolute by config_load */
     char data_dir[PATH_MAX];    /* as given (made absolute by config_load) */
     char config_path[PATH_MAX]; /* the file read, "" when none */
 
@@ -89,6 +99,12 @@ int config_read_env(cs_config *c, char *const *envp, char *err, size_t errlen);
 /* Fill derived defaults (groups_dir, store_db) from data_dir and check
  * cross-key rules (e.g. backoff_base <= backoff_max, exec commands set). */
 int config_finish(cs_config *c, char *err, size_t errlen);
+
+/* The whole configuration in its order of precedence (SPEC §9): defaults,
+ * the file, the environment envp, the command line's inputs; then
+ * config_finish. 0, or -1 with a message naming file, line and key. */
+int config_load(const config_inputs *in, char *const *envp, cs_config *out,
+                char *err, size_t errlen);
 
 /* "500ms" "5s" "10m" "2h" "7d" -> ms. A bare number is an error. */
 int parse_duration_ms(const char *s, int64_t *ms);

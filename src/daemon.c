@@ -138,18 +138,9 @@ typedef struct {
     sweep_ctx *ctx;
 } generation;
 
-/* The log options given on the command line, which win over the file and
- * the environment at every reload too. */
-typedef struct {
-    int format_set, level_set;
-    log_format format;
-    log_level level;
-} overrides;
-
 typedef struct {
     generation *g;
     journal *j;
-    overrides ov;
     notifier nt;
     metrics m;
     int lock_fd;
@@ -241,43 +232,6 @@ static int signals_setup(sigset_t *all)
 }
 
 /* ---- configuration generations --------------------------------------- */
-
-/* The configuration from the same inputs as main.c: defaults, the file
- * (the one read at start, or DATA/clawsweep.conf when present), the
- * environment, the command line's log options. */
-static int load_config(const cs_config *cur, const overrides *ov,
-                       cs_config *out, char *err, size_t errlen)
-{
-    config_defaults(out);
-    snprintf(out->data_dir, sizeof out->data_dir, "%s", cur->data_dir);
-    char def[PATH_MAX];
-    const char *file = NULL;
-    if (cur->config_path[0])
-        file = cur->config_path;
-    else if (path_join(def, sizeof def, "%s/clawsweep.conf", cur->data_dir) ==
-                 0 &&
-             access(def, F_OK) == 0)
-        file = def;
-    if (file && config_read_file(out, file, err, errlen) != 0)
-        return -1;
-    if (config_read_env(out, environ, err, errlen) != 0)
-        return -1;
-    if (ov->format_set)
-        out->log.format = ov->format;
-    if (ov->level_set)
-        out->log.level = ov->level;
-    if (config_finish(out, err, errlen) != 0) {
-        if (out->config_path[0]) {
-            char *tmp = strdup(err);
-            if (tmp) {
-                snprintf(err, errlen, "%.1024s: %s", out->config_path, tmp);
-                free(tmp);
-            }
-        }
-        return -1;
-    }
-    return 0;
-}
 
 static void generation_free(generation *g)
 {
@@ -789,7 +743,7 @@ static void reload(daemon_state *d)
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
-    if (load_config(&d->g->cfg, &d->ov, &ng->cfg, err, sizeof err) != 0 ||
+    if (config_load(&d->g->cfg.inputs, environ, &ng->cfg, err, sizeof err) != 0 ||
         generation_build(ng, d->j, err, sizeof err) != 0)
         goto fail;
     generation_free(d->g);
@@ -957,21 +911,6 @@ static int epoll_add(daemon_state *d, int fd, int type)
     return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static void overrides_detect(daemon_state *d, const cs_config *given)
-{
-    cs_config *base = malloc(sizeof *base);
-    char err[2048];
-    if (base && load_config(given, &d->ov, base, err, sizeof err) == 0) {
-        d->ov.format_set = base->log.format != given->log.format;
-        d->ov.level_set = base->log.level != given->log.level;
-    } else {
-        d->ov.format_set = d->ov.level_set = 1;
-    }
-    d->ov.format = given->log.format;
-    d->ov.level = given->log.level;
-    free(base);
-}
-
 static void state_free(daemon_state *d)
 {
     while (d->nx)
@@ -1010,7 +949,6 @@ int daemon_run(const cs_config *cfg, int lock_fd)
      * unresident, and freed memory returned at once. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     notify_open(&d.nt);
-    overrides_detect(&d, cfg);
     if (signals_setup(&sigs) != 0) {
         log_error("cannot set up signals", "error=%s", strerror(errno));
         goto out;

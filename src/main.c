@@ -3,11 +3,8 @@
  * configuration in its order of precedence (flag > environment > file >
  * default, SPEC §9), then one command. No sweep logic lives here.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
@@ -74,7 +71,7 @@ static int usage_error(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-    const char *data_dir = NULL, *config_path = NULL, *log_format = NULL;
+    const char *data_dir = NULL, *config_path = NULL, *format_arg = NULL;
     int verbosity = 0; /* -1 quiet, 1 verbose */
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -101,7 +98,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-c") || !strcmp(a, "--config"))
             target = &config_path;
         else if (!strcmp(a, "--log-format"))
-            target = &log_format;
+            target = &format_arg;
         else
             return usage_error("unknown option '%s'", a);
         if (i + 1 >= argc || argv[i + 1][0] == '\0')
@@ -122,40 +119,25 @@ int main(int argc, char **argv)
     if (!cmd)
         return usage_error("unknown command '%s'", name);
 
-    cs_config cfg;
-    char err[2048];
-    config_defaults(&cfg);
-    const char *env_dir = getenv("CLAWSWEEP_DATA_DIR");
-    const char *dir = data_dir ? data_dir : env_dir && *env_dir ? env_dir : NULL;
-    if (dir && path_join(cfg.data_dir, sizeof cfg.data_dir, "%s", dir) != 0)
-        return usage_error("data dir '%s': path too long", dir);
-
-    char default_conf[4200];
-    if (!config_path &&
-        path_join(default_conf, sizeof default_conf, "%s/clawsweep.conf",
-                  cfg.data_dir) == 0 &&
-        access(default_conf, F_OK) == 0)
-        config_path = default_conf;
-    if (config_path && config_read_file(&cfg, config_path, err, sizeof err) != 0) {
-        fprintf(stderr, "clawsweep: %s\n", err);
-        return EXIT_USAGE;
-    }
-    if (config_read_env(&cfg, environ, err, sizeof err) != 0) {
-        fprintf(stderr, "clawsweep: %s\n", err);
-        return EXIT_USAGE;
-    }
-    cfg_origin flag = {"command line", 0};
-    if (log_format &&
-        config_set(&cfg, "log", "format", log_format, &flag, err, sizeof err) != 0) {
-        fprintf(stderr, "clawsweep: %s\n", err);
-        return EXIT_USAGE;
+    config_inputs in = {.log_format = -1, .log_level = -1};
+    if ((data_dir && path_join(in.data_dir, sizeof in.data_dir, "%s", data_dir)) ||
+        (config_path &&
+         path_join(in.config_file, sizeof in.config_file, "%s", config_path)))
+        return usage_error("%s", "path too long");
+    if (format_arg) {
+        log_format f;
+        if (log_parse_format(format_arg, &f) != 0)
+            return usage_error("--log-format '%s': must be text or json",
+                               format_arg);
+        in.log_format = (int)f;
     }
     if (verbosity)
-        cfg.log.level = verbosity > 0 ? LOG_DEBUG : LOG_ERROR;
-    if (config_finish(&cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "clawsweep: %s%s%s\n",
-                cfg.config_path[0] ? cfg.config_path : "",
-                cfg.config_path[0] ? ": " : "", err);
+        in.log_level = verbosity > 0 ? LOG_DEBUG : LOG_ERROR;
+
+    static cs_config cfg; /* large: keep it off the stack */
+    char err[2048];
+    if (config_load(&in, environ, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "clawsweep: %s\n", err);
         return EXIT_USAGE;
     }
     log_setup(cfg.log.level, cfg.log.format);

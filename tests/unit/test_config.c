@@ -228,6 +228,40 @@ static void finish_checks_cross_rules(void **state)
     assert_non_null(strstr(err, "runtime.args"));
 }
 
+static void load_in_order_of_precedence(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir("conf");
+    write_conf(dir, "[sweep]\nceiling = 10m\ninterval = 30s\n[log]\nformat = json\n");
+    config_inputs in = {.log_format = LOG_TEXT, .log_level = -1};
+    snprintf(in.data_dir, sizeof in.data_dir, "%s", dir);
+    char *env[] = {"CLAWSWEEP_SWEEP_CEILING=20m", NULL};
+    cs_config c;
+    char err[512];
+    assert_int_equal(config_load(&in, env, &c, err, sizeof err), 0);
+    assert_int_equal(c.sweep.interval_ms, 30000);   /* file over default */
+    assert_int_equal(c.sweep.ceiling_ms, 20 * 60000); /* env over file */
+    assert_int_equal(c.log.format, LOG_TEXT);         /* flag over file */
+    assert_int_equal(c.log.level, LOG_INFO);          /* default */
+    assert_non_null(strstr(c.config_path, "clawsweep.conf"));
+    /* a reload from the kept inputs gives the same configuration */
+    cs_config again;
+    assert_int_equal(config_load(&c.inputs, env, &again, err, sizeof err), 0);
+    assert_string_equal(again.data_dir, c.data_dir);
+    assert_int_equal(again.log.format, LOG_TEXT);
+    assert_int_equal(again.sweep.ceiling_ms, 20 * 60000);
+    /* the data dir from the environment when no flag names one */
+    config_inputs none = {.log_format = -1, .log_level = -1};
+    char envdir[4200];
+    snprintf(envdir, sizeof envdir, "CLAWSWEEP_DATA_DIR=%s", dir);
+    char *env2[] = {envdir, NULL};
+    assert_int_equal(config_load(&none, env2, &again, err, sizeof err), 0);
+    assert_string_equal(again.data_dir, c.data_dir);
+    assert_int_equal(again.log.format, LOG_JSON);
+    tl_rm_rf(dir);
+    free(dir);
+}
+
 static void cli_config_errors_exit_2(void **state)
 {
     (void)state;
@@ -305,6 +339,7 @@ int main(void)
         cmocka_unit_test(config_that_is_a_directory),
         cmocka_unit_test(environment_overrides),
         cmocka_unit_test(finish_checks_cross_rules),
+        cmocka_unit_test(load_in_order_of_precedence),
         cmocka_unit_test(cli_config_errors_exit_2),
         cmocka_unit_test(cli_usage_errors_exit_2),
     };
