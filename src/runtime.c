@@ -10,9 +10,11 @@
  * config it was opened from (SIGHUP reloads it).
  *
  * No shell ever runs a command clawsweep builds: every child is started
- * with posix_spawn and an argv (rt_spawn), with signal dispositions and
+ * with fork + execve and an argv (rt_spawn), with signal dispositions and
  * the signal mask reset to default — the daemon blocks and ignores
- * signals for its own loop, and a child must not inherit that.
+ * signals for its own loop, and a child must not inherit that. A child
+ * can be held at a gate just before its exec, so the process runtime
+ * records an agent's pid before the agent runs at all.
  *
  * A CLI call (rt_run_cli: docker/podman, the exec commands) runs in its
  * own process group under a deadline. The exit of the child is watched
@@ -28,7 +30,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,63 +233,118 @@ static void pick_tz(const cs_config *cfg, char *out, size_t outlen)
 
 /* ---- spawning -------------------------------------------------------- */
 
+/* The child's side of rt_spawn: only async-signal-safe calls. */
+static void spawn_child(const char *path, char *const argv[],
+                        const rt_spawn_opts *o, int go, int report)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int ok = (o->new_session ? setsid() >= 0
+              : o->new_pgroup ? setpgid(0, 0) == 0
+                              : 1);
+    int null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int null_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ok = ok && null_in >= 0 && null_out >= 0 && dup2(null_in, 0) == 0 &&
+         dup2(o->out_fd >= 0 ? o->out_fd : null_out, 1) == 1 &&
+         dup2(o->err_fd >= 0 ? o->err_fd : null_out, 2) == 2 &&
+         (!o->cwd || chdir(o->cwd) == 0);
+    for (int fd = 0; ok && fd <= 2; fd++) /* dup2 onto itself keeps CLOEXEC */
+        ok = fcntl(fd, F_SETFD, 0) == 0;
+    if (ok && go >= 0) {
+        char byte;
+        ssize_t n;
+        while ((n = read(go, &byte, 1)) < 0 && errno == EINTR)
+            ;
+        if (n != 1)
+            _exit(127); /* the parent died before recording us */
+    }
+    if (ok)
+        execve(path, argv, o->envp ? o->envp : environ);
+    int code = errno;
+    ssize_t ignored = write(report, &code, sizeof code);
+    (void)ignored;
+    _exit(127);
+}
+
+/* The errno a child reported on the exec_err pipe, 0 for EOF (it ran). */
+static int exec_result(int fd)
+{
+    int code = 0;
+    ssize_t n;
+    while ((n = read(fd, &code, sizeof code)) < 0 && errno == EINTR)
+        ;
+    close(fd);
+    return n == (ssize_t)sizeof code ? code : 0;
+}
+
 int rt_spawn(const char *path, char *const argv[], const rt_spawn_opts *o,
              pid_t *pid, char *err, size_t errlen)
 {
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t fa;
-    sigset_t none, all;
-    int rc;
+    int go[2] = {-1, -1}, report[2];
+    if ((o->gate && pipe2(go, O_CLOEXEC) != 0) ||
+        pipe2(report, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        if (go[0] >= 0)
+            close(go[0]), close(go[1]);
+        return -1;
+    }
+    pid_t c = fork();
+    if (c == 0)
+        spawn_child(path, argv, o, go[0], report[1]);
+    int saved = errno;
+    close(report[1]);
+    if (go[0] >= 0)
+        close(go[0]);
+    if (c < 0) {
+        snprintf(err, errlen, "cannot start %s: fork: %s", path,
+                 strerror(saved));
+        close(report[0]);
+        if (go[1] >= 0)
+            close(go[1]);
+        return -1;
+    }
+    *pid = c;
+    if (o->gate) {
+        o->gate->go = go[1];
+        o->gate->exec_err = report[0];
+        return 0;
+    }
+    int code = exec_result(report[0]);
+    if (code) {
+        snprintf(err, errlen, "cannot start %s%s%s: %s", path,
+                 o->cwd ? " in " : "", o->cwd ? o->cwd : "", strerror(code));
+        waitpid(c, NULL, 0);
+        return -1;
+    }
+    return 0;
+}
 
-    if ((rc = posix_spawnattr_init(&attr)) != 0) {
-        snprintf(err, errlen, "posix_spawnattr_init: %s", strerror(rc));
+int rt_gate_open(rt_gate *g, const char *path, char *err, size_t errlen)
+{
+    int code = write(g->go, "g", 1) == 1 ? 0 : errno;
+    close(g->go);
+    int ran = exec_result(g->exec_err);
+    g->go = g->exec_err = -1;
+    if (ran)
+        code = ran;
+    if (code) {
+        snprintf(err, errlen, "cannot start %s: %s", path, strerror(code));
         return -1;
     }
-    if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
-        posix_spawnattr_destroy(&attr);
-        snprintf(err, errlen, "posix_spawn_file_actions_init: %s",
-                 strerror(rc));
-        return -1;
-    }
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    if (o->new_session)
-        flags |= POSIX_SPAWN_SETSID;
-    else if (o->new_pgroup)
-        flags |= POSIX_SPAWN_SETPGROUP;
-    sigemptyset(&none);
-    sigfillset(&all);
-    rc = posix_spawnattr_setflags(&attr, flags);
-    if (!rc)
-        rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (!rc)
-        rc = posix_spawnattr_setsigdefault(&attr, &all);
-    if (!rc && o->new_pgroup && !o->new_session)
-        rc = posix_spawnattr_setpgroup(&attr, 0);
-    if (!rc)
-        rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
-                                              0);
-    for (int fd = 1; fd <= 2 && !rc; fd++) {
-        int from = fd == 1 ? o->out_fd : o->err_fd;
-        rc = from >= 0 ? posix_spawn_file_actions_adddup2(&fa, from, fd)
-                       : posix_spawn_file_actions_addopen(&fa, fd,
-                                                          "/dev/null",
-                                                          O_WRONLY, 0);
-    }
-    if (!rc && o->cwd)
-        rc = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-    if (rc) {
-        snprintf(err, errlen, "cannot set up spawn: %s", strerror(rc));
-    } else {
-        rc = posix_spawn(pid, path, &fa, &attr, argv,
-                         o->envp ? o->envp : environ);
-        if (rc)
-            snprintf(err, errlen, "cannot start %s%s%s: %s", path,
-                     o->cwd ? " in " : "", o->cwd ? o->cwd : "",
-                     strerror(rc));
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    return rc ? -1 : 0;
+    return 0;
+}
+
+void rt_gate_drop(rt_gate *g)
+{
+    close(g->go);
+    close(g->exec_err);
+    g->go = g->exec_err = -1;
 }
 
 /* ---- running a CLI under a deadline ---------------------------------- */
@@ -388,7 +444,7 @@ int rt_run_cli(char *const argv[], char *const envp[], int out_fd,
         fcntl(pe[0], F_SETFL, O_NONBLOCK);
     }
     rt_spawn_opts so = {NULL, out_fd >= 0 ? out_fd : po[1],
-                        out_fd >= 0 ? out_fd : pe[1], 0, 1, envp};
+                        out_fd >= 0 ? out_fd : pe[1], 0, 1, envp, NULL};
     if (rt_spawn(path, argv, &so, &pid, err, errlen) != 0) {
         pid = -1;
         goto out;

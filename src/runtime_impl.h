@@ -60,6 +60,14 @@ int rt_agent_env(const runtime *rt, const agent_ref *a, const char *dir,
  * array is malloc'd (free with free(); the strings are borrowed). */
 char **rt_env_merge(char *const extra[], size_t n);
 
+/* A child held just before its exec (rt_spawn_opts.gate): the caller
+ * records it first (a pid file), then rt_gate_open lets it run the
+ * program, or rt_gate_drop makes it exit without ever running it. */
+typedef struct {
+    int go;       /* write end: one byte = exec */
+    int exec_err; /* read end: an errno if the exec failed, EOF if it ran */
+} rt_gate;
+
 /* How a child is set up by rt_spawn. */
 typedef struct {
     const char *cwd;   /* NULL = ours */
@@ -68,12 +76,18 @@ typedef struct {
     int new_session;   /* setsid(): survive our exit, own process group */
     int new_pgroup;    /* own process group (so a timeout kills it all) */
     char *const *envp; /* NULL = environ */
+    rt_gate *gate;     /* NULL = exec at once */
 } rt_spawn_opts;
 
-/* posix_spawn path with argv; signals and mask reset to default, stdin
- * /dev/null. 0 with *pid, or -1 with a reason in err. */
+/* fork + execve of path with argv (no shell); signals and mask reset to
+ * default, stdin /dev/null. Without a gate it returns once the exec has
+ * happened (or failed). 0 with *pid, or -1 with a reason in err. */
 int rt_spawn(const char *path, char *const argv[], const rt_spawn_opts *o,
              pid_t *pid, char *err, size_t errlen);
+/* 0 when the held child now runs its program; -1 (reason in err) when the
+ * exec failed - the child has exited, the caller reaps it. */
+int rt_gate_open(rt_gate *g, const char *path, char *err, size_t errlen);
+void rt_gate_drop(rt_gate *g);
 
 /* The result of one CLI call. */
 typedef struct {

@@ -2,7 +2,7 @@
  * runtime_process.c - the `process` runtime (SPEC §4): agents are plain
  * child processes.
  *
- * Design. An agent is posix_spawn'ed in its own process session (so one
+ * Design. An agent is spawned (rt_spawn) in its own process session (so one
  * started by a one-shot `sweep` lives on after clawsweep exits, and no
  * terminal signal reaches it), with cwd = the session dir and its output
  * appended to DATA/clawsweep/logs/<session>.log. What identifies it is the
@@ -258,92 +258,6 @@ static void kill_agent(pid_t pid, int sig)
         kill(pid, sig);
 }
 
-/* Fork the agent held at a gate: set up (own session, stdio, cwd,
- * default signals), then wait for one byte on *gate before the exec.
- * Closing *gate without writing makes it exit unexecuted. *exec_err
- * yields errno (4 bytes) if the exec fails, EOF when it succeeded. Only
- * async-signal-safe calls run in the child. */
-static int fork_gated(const char *exe, char *const argv[], const char *cwd,
-                      int logfd, char *const envp[], pid_t *pid, int *gate,
-                      int *exec_err, char *err, size_t errlen)
-{
-    int g[2], e[2];
-    if (pipe2(g, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    if (pipe2(e, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        close(g[0]);
-        close(g[1]);
-        return -1;
-    }
-    pid_t c = fork();
-    if (c < 0) {
-        snprintf(err, errlen, "cannot start %s: fork: %s", exe,
-                 strerror(errno));
-        close(g[0]);
-        close(g[1]);
-        close(e[0]);
-        close(e[1]);
-        return -1;
-    }
-    if (c == 0) {
-        close(g[1]);
-        close(e[0]);
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        for (int sig = 1; sig < NSIG; sig++)
-            sigaction(sig, &dfl, NULL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        int in = open("/dev/null", O_RDONLY | O_CLOEXEC); /* dup2 keeps 0 */
-        if (setsid() < 0 || in < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 ||
-            dup2(logfd, 2) < 0 || (cwd && chdir(cwd) != 0)) {
-            int code = errno;
-            if (write(e[1], &code, sizeof code) < 0)
-                _exit(127);
-            _exit(127);
-        }
-        char go;
-        ssize_t n;
-        while ((n = read(g[0], &go, 1)) < 0 && errno == EINTR)
-            ;
-        if (n != 1)
-            _exit(127); /* our parent died before recording us */
-        execve(exe, argv, envp);
-        int code = errno;
-        if (write(e[1], &code, sizeof code) < 0)
-            _exit(127);
-        _exit(127);
-    }
-    close(g[0]);
-    close(e[1]);
-    *pid = c;
-    *gate = g[1];
-    *exec_err = e[0];
-    return 0;
-}
-
-/* Open the gate and learn whether the exec worked: 0, or the errno. */
-static int open_gate(int gate, int exec_err)
-{
-    int code = 0;
-    if (write(gate, "g", 1) != 1)
-        code = errno ? errno : EPIPE;
-    close(gate);
-    ssize_t n;
-    int got = 0;
-    while ((n = read(exec_err, &got, sizeof got)) < 0 && errno == EINTR)
-        ;
-    close(exec_err);
-    if (n == (ssize_t)sizeof got)
-        code = got;
-    return code;
-}
-
 static int proc_start(runtime *rt, const agent_ref *a, char *err,
                       size_t errlen)
 {
@@ -393,9 +307,9 @@ static int proc_start(runtime *rt, const agent_ref *a, char *err,
         return -1;
     }
     pid_t pid;
-    int gate, exec_err;
-    int rc = fork_gated(exe, rt->agent, a->session_dir, logfd, envp, &pid,
-                        &gate, &exec_err, err, errlen);
+    rt_gate gate;
+    rt_spawn_opts so = {a->session_dir, logfd, logfd, 1, 0, envp, &gate};
+    int rc = rt_spawn(exe, rt->agent, &so, &pid, err, errlen);
     free(envp);
     if (rc != 0) {
         close(logfd);
@@ -408,8 +322,7 @@ static int proc_start(runtime *rt, const agent_ref *a, char *err,
     if (proc_stat(pid, &state, &start) != 1) {
         snprintf(err, errlen, "agent pid %d vanished before it could be "
                  "recorded", (int)pid);
-        close(gate);
-        close(exec_err);
+        rt_gate_drop(&gate);
         close(logfd);
         kill_agent(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -420,16 +333,12 @@ static int proc_start(runtime *rt, const agent_ref *a, char *err,
         /* An agent we cannot track is worse than none: it never runs. */
         snprintf(err, errlen, "cannot write pid file %s: %s", pidfile,
                  strerror(errno));
-        close(gate);
-        close(exec_err);
+        rt_gate_drop(&gate);
         close(logfd);
         waitpid(pid, NULL, 0);
         return -1;
     }
-    int code = open_gate(gate, exec_err);
-    if (code != 0) {
-        snprintf(err, errlen, "cannot start %s in %s: %s", exe,
-                 a->session_dir, strerror(code));
+    if (rt_gate_open(&gate, exe, err, errlen) != 0) {
         close(logfd);
         waitpid(pid, NULL, 0);
         remove_pidfile(pidfile, NULL);
