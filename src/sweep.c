@@ -834,9 +834,10 @@ int sweep_tick(sweep_ctx *c, const tick_opts *o, tick_result *r)
         m->deadline_ms = deadline;
         m->due = r->due - due_before;
         m->waiting = w->due > 0;
-        /* The session's own writes changed its files: remember them as
-         * they are now, so the next incremental tick does not redo it. */
-        session_paths_stat(w->dir, m->files);
+        /* m->files stays what the files were before this sweep: a change
+         * made while it ran - by the host, the agent or this sweep itself -
+         * makes the next incremental tick look again rather than pass for
+         * something already swept. */
         if (rc != 0)
             r->failed++;
         else

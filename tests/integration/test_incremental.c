@@ -1,0 +1,91 @@
+/*
+ * The stat gate of incremental ticks (the daemon's), driven in process on
+ * a real data dir: an unchanged session is not reopened; any change to
+ * its files - including one made while it was being swept - is.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "journal.h"
+#include "log.h"
+#include "runtime.h"
+#include "sweep.h"
+#include "testlib.h"
+#include "timefmt.h"
+#include "tz.h"
+
+static size_t tick(sweep_ctx *ctx, size_t *skipped)
+{
+    tick_opts o = {.incremental = 1, .now_ms = clock_now_ms()};
+    tick_result r;
+    assert_int_equal(sweep_tick(ctx, &o, &r), 0);
+    *skipped = r.skipped;
+    tick_result_free(&r);
+    return r.swept;
+}
+
+static void changes_are_never_taken_for_swept(void **state)
+{
+    (void)state;
+    char *data = tl_tmpdir("incremental");
+    char in[PATH_MAX], out[PATH_MAX];
+    tl_datadir_init(data);
+    tl_add_session(data, "ag-1", "sess-1", "active", 1, NULL);
+    tl_session_file(in, sizeof in, data, "ag-1", "sess-1", "inbound.db");
+    tl_session_file(out, sizeof out, data, "ag-1", "sess-1", "outbound.db");
+    tl_add_message(in, "m-1", "chat", "2099-01-01T00:00:00.000Z", 0);
+    /* an ack to sync: the first sweep writes inbound.db itself */
+    tl_sql(out, "INSERT INTO processing_ack VALUES ('m-1', 'completed', "
+                "'2026-01-01 00:00:00')");
+
+    log_setup(LOG_ERROR, LOG_TEXT);
+    cs_config cfg;
+    char err[1024];
+    config_defaults(&cfg);
+    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
+    assert_int_equal(config_finish(&cfg, err, sizeof err), 0);
+    tz_info *tz;
+    runtime *rt;
+    journal *j;
+    sweep_ctx *ctx;
+    assert_int_equal(tz_load("UTC", &tz, err, sizeof err), 0);
+    assert_int_equal(runtime_open(&cfg, &rt, err, sizeof err), 0);
+    assert_int_equal(journal_open(cfg.data_dir, 0, &j, err, sizeof err), 0);
+    assert_int_equal(sweep_ctx_new(&cfg, rt, tz, j, &ctx), 0);
+
+    size_t skipped;
+    assert_int_equal(tick(ctx, &skipped), 1); /* first sight: swept */
+    assert_int_equal(tl_int(in, "SELECT count(*) FROM messages_in WHERE status "
+                                "= 'completed'"), 1);
+    /* the sweep's own write happened while it ran: looked at again */
+    assert_int_equal(tick(ctx, &skipped), 1);
+    /* nothing changed since: not reopened */
+    assert_int_equal(tick(ctx, &skipped), 0);
+    assert_int_equal(skipped, 1);
+    /* the host writes: swept */
+    tl_add_message(in, "m-2", "chat", "2099-01-01T00:00:00.000Z", 0);
+    assert_int_equal(tick(ctx, &skipped), 1);
+    assert_int_equal(tick(ctx, &skipped), 0);
+
+    sweep_ctx_free(ctx);
+    journal_close(j);
+    runtime_close(rt);
+    tz_free(tz);
+    tl_rm_rf(data);
+    free(data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(changes_are_never_taken_for_swept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
