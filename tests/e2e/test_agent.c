@@ -191,18 +191,7 @@ static int64_t count_rows(const char *db, const char *table)
     return tl_int(db, "SELECT count(*) FROM %s", table);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *slurp(const char *path)
 {
@@ -439,18 +428,18 @@ static void test_hang_after_claim(void **state)
     spawn_agent(fx, args);
     assert_true(tl_wait_for(claimed_cond, fx, 10000));
     /* Well past --idle, and past a heartbeat's one-second tick. */
-    sleep_ms(1500);
+    tl_sleep_ms(1500);
     assert_int_equal(wait_agent(fx, 0), -1); /* still there */
     assert_false(tl_exists(fx->heartbeat));
     assert_true(ack_is(fx, "m-hang", "processing"));
     assert_int_equal(count_rows(fx->outbound, "messages_out"), 0);
 
     /* It still dies on SIGTERM, promptly, and leaves its claim. */
-    int64_t t0 = mono_ms();
+    int64_t t0 = tl_mono_ms();
     kill(fx->pid, SIGTERM);
     int rc = wait_agent(fx, 2000);
     assert_int_equal(rc, 0);
-    assert_true(mono_ms() - t0 < 1000);
+    assert_true(tl_mono_ms() - t0 < 1000);
     assert_true(ack_is(fx, "m-hang", "processing"));
     assert_false(tl_exists(fx->heartbeat));
 }
@@ -510,7 +499,7 @@ static void test_heartbeat_while_working(void **state)
     /* Age it, then see the working agent touch it again. */
     int64_t old = tl_now_ms() - 3600 * 1000;
     tl_set_mtime(fx->heartbeat, old);
-    sleep_ms(1300);
+    tl_sleep_ms(1300);
     assert_true(ack_is(fx, "m-work", "processing")); /* still working */
     struct stat st;
     assert_int_equal(stat(fx->heartbeat, &st), 0);
@@ -528,10 +517,10 @@ static void test_sigterm_while_working(void **state)
     char *args[] = {"--work-ms", "20000", "--poll-ms", "20", NULL};
     spawn_agent(fx, args);
     assert_true(tl_wait_for(working_cond, fx, 10000));
-    int64_t t0 = mono_ms();
+    int64_t t0 = tl_mono_ms();
     kill(fx->pid, SIGTERM);
     assert_int_equal(wait_agent(fx, 2000), 0);
-    assert_true(mono_ms() - t0 < 1000);
+    assert_true(tl_mono_ms() - t0 < 1000);
     /* abandoned cleanly: no reply, the claim left for the sweep */
     assert_int_equal(count_rows(fx->outbound, "messages_out"), 0);
     assert_true(ack_is(fx, "m-work", "processing"));
@@ -548,11 +537,11 @@ static void test_sigterm_while_idle(void **state)
     char *args[] = {"--idle", "60", NULL};
     spawn_agent(fx, args);
     assert_true(tl_wait_for(heartbeat_cond, fx, 10000));
-    sleep_ms(300);
-    int64_t t0 = mono_ms();
+    tl_sleep_ms(300);
+    int64_t t0 = tl_mono_ms();
     kill(fx->pid, SIGTERM);
     assert_int_equal(wait_agent(fx, 2000), 0);
-    assert_true(mono_ms() - t0 < 1000);
+    assert_true(tl_mono_ms() - t0 < 1000);
 }
 
 /* --- exit statuses ------------------------------------------------------ */
@@ -560,9 +549,9 @@ static void test_sigterm_while_idle(void **state)
 static void test_idle_exit(void **state)
 {
     fixture *fx = *state;
-    int64_t t0 = mono_ms();
+    int64_t t0 = tl_mono_ms();
     assert_int_equal(run_agent(fx, NULL, "--idle", "1", NULL), 0);
-    int64_t took = mono_ms() - t0;
+    int64_t took = tl_mono_ms() - t0;
     assert_true(took >= 900);
     assert_true(took < 5000);
     /* It created outbound.db with the SPEC §1.3 schema, in DELETE mode. */

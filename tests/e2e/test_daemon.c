@@ -48,18 +48,7 @@ typedef struct {
     pid_t pid;
 } fixture;
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {
@@ -184,15 +173,15 @@ static void start_daemon(fixture *fx)
 /* The exit status of pid within timeout_ms (128+signal), -1 if running. */
 static int wait_exit(pid_t pid, int timeout_ms)
 {
-    int64_t until = mono_ms() + timeout_ms;
+    int64_t until = tl_mono_ms() + timeout_ms;
     for (;;) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid)
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (mono_ms() >= until)
+        if (tl_mono_ms() >= until)
             return -1;
-        sleep_ms(10);
+        tl_sleep_ms(10);
     }
 }
 
@@ -297,20 +286,6 @@ static int agent_pid(const fixture *fx)
     return pid;
 }
 
-/* Alive and not a zombie. */
-static int pid_alive(int pid)
-{
-    char p[64], buf[512];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
-}
 
 /* ---- (1) recovery: daemon killed mid-message ------------------------- */
 
@@ -326,9 +301,9 @@ static void test_recovery_after_sigkill(void **state)
     kill(fx->pid, SIGKILL);
     waitpid(fx->pid, NULL, 0);
     fx->pid = spawn_daemon(fx);
-    int64_t t0 = mono_ms();
+    int64_t t0 = tl_mono_ms();
     assert_true(tl_wait_for(m1_done, fx, 10000));
-    assert_true(mono_ms() - t0 <= 10000);
+    assert_true(tl_mono_ms() - t0 <= 10000);
     /* one reply: the restarted daemon did not start a second agent on it */
     assert_int_equal(replies(fx, "m1"), 1);
     assert_int_equal(tl_int(fx->inbound, "SELECT tries FROM messages_in "
@@ -378,15 +353,15 @@ static void test_agent_exit_noticed(void **state)
     assert_true(pid > 0);
     assert_true(tl_wait_for(m1_done, fx, 5000));
     /* the agent exits after 1 s idle; wait for that on our own */
-    int64_t until = mono_ms() + 6000;
-    while (pid_alive(pid) && mono_ms() < until)
-        sleep_ms(10);
-    assert_false(pid_alive(pid));
-    int64_t gone = mono_ms();
+    int64_t until = tl_mono_ms() + 6000;
+    while (tl_pid_alive(pid) && tl_mono_ms() < until)
+        tl_sleep_ms(10);
+    assert_false(tl_pid_alive(pid));
+    int64_t gone = tl_mono_ms();
     assert_true(tl_wait_for(marked_stopped, fx, 3000));
     print_message("# exit noticed after %lld ms\n",
-                  (long long)(mono_ms() - gone));
-    assert_true(mono_ms() - gone < 3000);
+                  (long long)(tl_mono_ms() - gone));
+    assert_true(tl_mono_ms() - gone < 3000);
     assert_true(events(fx, "exit", NULL) >= 1);
 }
 
@@ -399,9 +374,9 @@ static void test_sighup_bad_config_kept(void **state)
     start_daemon(fx);
     write_file(fx->conf, "[sweep]\ninterval = soon\n");
     kill(fx->pid, SIGHUP);
-    int64_t until = mono_ms() + 5000;
-    while (!log_has(fx, "config reload failed") && mono_ms() < until)
-        sleep_ms(20);
+    int64_t until = tl_mono_ms() + 5000;
+    while (!log_has(fx, "config reload failed") && tl_mono_ms() < until)
+        tl_sleep_ms(20);
     assert_true(log_has(fx, "config reload failed"));
     assert_true(log_has(fx, "interval"));
     assert_int_equal(wait_exit(fx->pid, 300), -1); /* still running */
@@ -413,9 +388,9 @@ static void test_sighup_bad_config_kept(void **state)
     /* a good config is applied */
     write_conf(fx, "--idle 1", "[log]\nlevel = debug\n");
     kill(fx->pid, SIGHUP);
-    until = mono_ms() + 5000;
-    while (!log_has(fx, "config reloaded") && mono_ms() < until)
-        sleep_ms(20);
+    until = tl_mono_ms() + 5000;
+    while (!log_has(fx, "config reloaded") && tl_mono_ms() < until)
+        tl_sleep_ms(20);
     assert_true(log_has(fx, "config reloaded"));
     kill(fx->pid, SIGTERM);
     assert_int_equal(wait_exit(fx->pid, 3000), 0);
@@ -433,15 +408,15 @@ static void test_sigterm_exits_fast(void **state)
     assert_true(tl_wait_for(claimed, fx, 10000));
     int pid = agent_pid(fx);
     assert_true(pid > 0);
-    int64_t t0 = mono_ms();
+    int64_t t0 = tl_mono_ms();
     kill(fx->pid, SIGTERM);
     int st = wait_exit(fx->pid, 2000);
-    int64_t took = mono_ms() - t0;
+    int64_t took = tl_mono_ms() - t0;
     fx->pid = 0;
     print_message("# SIGTERM exit after %lld ms\n", (long long)took);
     assert_int_equal(st, 0);
     assert_true(took < 2000);
-    assert_true(pid_alive(pid));
+    assert_true(tl_pid_alive(pid));
 }
 
 /* ---- (6) one daemon per data dir ------------------------------------- */
@@ -573,16 +548,16 @@ static void test_metrics_and_stop_journaled(void **state)
     assert_true(tl_wait_for(claim_stuck_stopped, fx, 15000));
 
     /* the metrics after that stop's tick */
-    int64_t until = mono_ms() + 3000;
+    int64_t until = tl_mono_ms() + 3000;
     char *text = NULL;
     for (;;) {
         free(text);
         text = read_all(fx->metrics);
         assert_non_null(text);
         if (strstr(text, "clawsweep_stops_total{reason=\"claim-stuck\"} 1") ||
-            mono_ms() >= until)
+            tl_mono_ms() >= until)
             break;
-        sleep_ms(50);
+        tl_sleep_ms(50);
     }
     assert_non_null(strstr(text, "clawsweep_stops_total{reason=\"claim-stuck\"} 1"));
     assert_non_null(strstr(text, "# HELP clawsweep_wakes_total "));
@@ -637,7 +612,7 @@ static void test_heartbeat_touch(void **state)
     timefmt_iso_ms(tl_now_ms() + 30000, when, sizeof when);
     tl_add_message(fx->inbound, "m1", "task", when, 0);
     start_daemon(fx);
-    sleep_ms(400); /* let the first tick's own writes settle */
+    tl_sleep_ms(400); /* let the first tick's own writes settle */
     int64_t next0 = metric(fx->metrics,
                            "clawsweep_next_deadline_timestamp_seconds ");
     int64_t ticks0 = metric(fx->metrics,
@@ -647,9 +622,9 @@ static void test_heartbeat_touch(void **state)
 
     for (int i = 0; i < 5; i++) {
         tl_touch(fx->heartbeat);
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
-    sleep_ms(800);
+    tl_sleep_ms(800);
     int64_t ticks1 = metric(fx->metrics,
                             "clawsweep_ticks_total{kind=\"incremental\"} ");
     int64_t next1 = metric(fx->metrics,
@@ -665,11 +640,11 @@ static void test_heartbeat_touch(void **state)
 
     /* while a real change to inbound.db does wake a tick at once */
     tl_sql(fx->inbound, "UPDATE messages_in SET content = '{\"text\":\"x\"}'");
-    int64_t until = mono_ms() + 2000;
+    int64_t until = tl_mono_ms() + 2000;
     while (metric(fx->metrics, "clawsweep_ticks_total{kind=\"incremental\"} ") ==
                ticks1 &&
-           mono_ms() < until)
-        sleep_ms(20);
+           tl_mono_ms() < until)
+        tl_sleep_ms(20);
     assert_true(metric(fx->metrics,
                        "clawsweep_ticks_total{kind=\"incremental\"} ") > ticks1);
 }
@@ -682,7 +657,7 @@ static void test_observe_mode(void **state)
     write_conf(fx, "--idle 1", "[sweep]\nmode = observe\n");
     tl_add_message(fx->inbound, "m1", "chat", NULL, 0);
     start_daemon(fx);
-    sleep_ms(500);
+    tl_sleep_ms(500);
     assert_true(log_has(fx, "would do"));
     assert_true(log_has(fx, "action=wake"));
     assert_int_equal(agent_pid(fx), 0);
@@ -743,11 +718,11 @@ static void test_cleanup_scheduled(void **state)
     write_file(old, "old\n");
     tl_set_mtime(old, tl_now_ms() - 30LL * 86400 * 1000);
     start_daemon(fx);
-    sleep_ms(55000);
+    tl_sleep_ms(55000);
     assert_false(log_has(fx, "cleanup pass started"));
-    int64_t until = mono_ms() + 15000;
-    while (!log_has(fx, "cleanup pass finished") && mono_ms() < until)
-        sleep_ms(50);
+    int64_t until = tl_mono_ms() + 15000;
+    while (!log_has(fx, "cleanup pass finished") && tl_mono_ms() < until)
+        tl_sleep_ms(50);
     assert_true(log_has(fx, "cleanup pass started"));
     assert_true(log_has(fx, "cleanup pass finished"));
     assert_false(tl_exists(old));
@@ -782,8 +757,8 @@ static void test_sd_notify(void **state)
     unsetenv("WATCHDOG_USEC");
 
     int ready = 0, status = 0, pings = 0;
-    int64_t until = mono_ms() + 3000;
-    while (mono_ms() < until && !(ready && status && pings >= 4)) {
+    int64_t until = tl_mono_ms() + 3000;
+    while (tl_mono_ms() < until && !(ready && status && pings >= 4)) {
         struct pollfd pf = {sock, POLLIN, 0};
         if (poll(&pf, 1, 100) <= 0)
             continue;

@@ -90,27 +90,12 @@ static int completed_ack(void *arg)
            tl_int(f->out, "SELECT count(*) FROM processing_ack WHERE status='completed'") > 0;
 }
 
-/* Gone or a zombie: an agent outlives the one-shot sweep that started it,
- * so its parent is whatever reaps orphans here, which may be slow. */
-static int pid_alive(pid_t pid)
-{
-    char p[64], buf[512];
-    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-    FILE *fp = fopen(p, "r");
-    if (!fp)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
-}
 
 static int agent_gone(void *arg)
 {
     fixture *f = arg;
     pid_t pid = agent_pid(f);
-    return pid <= 0 || !pid_alive(pid);
+    return pid <= 0 || !tl_pid_alive(pid);
 }
 
 static void due_message_processed_and_synced(void **state)
@@ -145,7 +130,7 @@ static void hung_agent_stopped_and_message_reset(void **state)
     assert_int_equal(sweep(f, "--hang-after-claim --poll-ms 50", &out, NULL), 0);
     assert_non_null(strstr(out, "reason=claim-stuck"));
     free(out);
-    assert_false(pid_alive(pid)); /* the stop was confirmed: pid gone */
+    assert_false(tl_pid_alive(pid)); /* the stop was confirmed: pid gone */
     assert_false(tl_exists(f->pidfile));
     assert_int_equal(tl_int(f->in, "SELECT tries FROM messages_in WHERE id='m-hang'"), 1);
     assert_int_equal(tl_int(f->out, "SELECT count(*) FROM processing_ack WHERE status='processing'"), 0);

@@ -62,6 +62,12 @@ const char *tl_agent_bin(void);
 const char *tl_source_root(void);
 
 int64_t tl_now_ms(void);
+int64_t tl_mono_ms(void);
+void tl_sleep_ms(long ms);
+/* The process exists and is neither a zombie nor dead (an agent outlives
+ * the one-shot sweep that started it, and its new parent may be slow to
+ * reap it). */
+int tl_pid_alive(long pid);
 /* Poll cond every 50 ms up to timeout_ms; returns 1 when it became true. */
 int tl_wait_for(int (*cond)(void *), void *arg, int timeout_ms);
 
