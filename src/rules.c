@@ -29,12 +29,16 @@ int64_t rules_start_backoff_ms(const cs_config *cfg, int failures)
     return d > cap ? cap : d;
 }
 
+int rules_can_wake(int trigger, const char *kind)
+{
+    return trigger == 1 && !(kind && strcmp(kind, "system") == 0);
+}
+
 int rules_is_due(const char *status, int trigger, const char *kind,
                  int has_process_after, int64_t after_ms, int64_t now_ms)
 {
-    if (!status || strcmp(status, "pending") != 0 || trigger != 1)
-        return 0;
-    if (kind && strcmp(kind, "system") == 0)
+    if (!status || strcmp(status, "pending") != 0 ||
+        !rules_can_wake(trigger, kind))
         return 0;
     if (!has_process_after)
         return 1;

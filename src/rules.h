@@ -20,8 +20,11 @@ int64_t rules_backoff_ms(const cs_config *cfg, int tries_before,
  * at 5 minutes (SPEC §2). */
 int64_t rules_start_backoff_ms(const cs_config *cfg, int failures);
 
-/* A message is due (would wake an agent) when pending, trigger = 1, kind
- * not 'system' and process_after is none or <= now. An unparseable
+/* Only trigger = 1 rows that are not kind 'system' ever wake an agent. */
+int rules_can_wake(int trigger, const char *kind);
+
+/* A message is due (would wake an agent) when pending, it can wake, and
+ * process_after is none or <= now. An unparseable
  * process_after (has_process_after && after_ms == TIME_UNKNOWN) is never
  * due. */
 int rules_is_due(const char *status, int trigger, const char *kind,

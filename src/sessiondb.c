@@ -635,8 +635,8 @@ int sdb_queue_summary(sessiondb *s, int64_t now_ms, sdb_queue *q,
                 since = INT64_MIN + 1;
             if (since < q->oldest_due_ms)
                 q->oldest_due_ms = since;
-        } else if (trigger == 1 && !(kind && !strcmp(kind, "system")) &&
-                   has_after && after != TIME_UNKNOWN &&
+        } else if (rules_can_wake(trigger, kind) && has_after &&
+                   after != TIME_UNKNOWN &&
                    after < q->next_due_ms) {
             q->next_due_ms = after;
         }

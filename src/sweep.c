@@ -308,7 +308,7 @@ static int64_t heartbeat_ms(const char *dir)
  * when a stop could not be confirmed or the state not read. */
 static int stuck_step(sweep_ctx *c, const tick_opts *o, sessiondb *s,
                       const session_row *row, const char *dir,
-                      tick_result *r, int64_t *deadline)
+                      int64_t started_ms, tick_result *r, int64_t *deadline)
 {
     char err[1024];
     sdb_claim *claims;
@@ -329,7 +329,7 @@ static int stuck_step(sweep_ctx *c, const tick_opts *o, sessiondb *s,
     stuck_input in = {
         .now_ms = o->now_ms,
         .heartbeat_ms = heartbeat_ms(dir),
-        .started_ms = journal_agent_started(c->j, row->id),
+        .started_ms = started_ms,
         .bash_timeout_ms = bash_ms,
         .claim_changed_ms = changed,
         .nclaims = n,
@@ -512,6 +512,7 @@ static int sweep_session(sweep_ctx *c, const tick_opts *o,
     int64_t started = journal_agent_started(c->j, sid);
     if (!o->dry_run && agent == AGENT_YES && started == TIME_UNKNOWN) {
         journal_agent_set(c->j, sid, o->now_ms);
+        started = o->now_ms;
         /* Also the repair for a sweep killed between starting this agent
          * and marking it: NanoClaw delivers only for 'running'. */
         set_container_status(c, sid, "running");
@@ -551,7 +552,7 @@ static int sweep_session(sweep_ctx *c, const tick_opts *o,
 
     /* Step 4: running agent - stuck rules. */
     if (agent == AGENT_YES) {
-        int st = stuck_step(c, o, s, row, cand->dir, r, deadline);
+        int st = stuck_step(c, o, s, row, cand->dir, started, r, deadline);
         if (st < 0)
             failed = 1;
         else if (st == 1)
