@@ -682,6 +682,7 @@ static void run_tick(daemon_state *d, int full)
     tick_opts o;
     memset(&o, 0, sizeof o);
     o.dry_run = cfg->sweep.mode == MODE_OBSERVE;
+    o.journal_would = o.dry_run;
     o.full = full;
     o.incremental = !full;
     o.now_ms = now_w;

@@ -54,6 +54,8 @@ typedef struct {
     agent_state agent;
     int failed;
     size_t due;  /* its due messages, still counted when skipped */
+    uint64_t would; /* observe mode: digest of what its last sweep would
+                       have done, so the journal hears of each change once */
     int waiting; /* due work and no agent (no slot, or start backoff):
                     never skipped, so a freed slot or an ended backoff
                     is acted on by the next incremental tick */
@@ -726,6 +728,44 @@ int sweep_reap_orphans(sweep_ctx *c, const tick_opts *o, tick_result *r)
     return count;
 }
 
+/* ---- observe mode: the journal hears what a sweep would do ---- */
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull; /* a separator: "ab","c" != "a","bc" */
+}
+
+/* Journal actions[from..] as "would-<action>" events when they differ from
+ * what the session's previous sweep would have done (previous), so a state
+ * that stays the same is recorded once, not on every tick. Returns their
+ * digest. */
+static uint64_t journal_would(sweep_ctx *c, const tick_opts *o,
+                              const tick_result *r, size_t from,
+                              uint64_t previous)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = from; i < r->nactions; i++) {
+        h = fnv1a(h, r->actions[i].action);
+        h = fnv1a(h, r->actions[i].message);
+        h = fnv1a(h, r->actions[i].detail);
+    }
+    if (h == previous || !c->j)
+        return h;
+    for (size_t i = from; i < r->nactions; i++) {
+        const sweep_action *a = &r->actions[i];
+        char kind[32];
+        snprintf(kind, sizeof kind, "would-%s", a->action);
+        if (journal_event(c->j, o->now_ms, a->session,
+                          a->message[0] ? a->message : NULL, kind, NULL,
+                          a->detail) != 0)
+            log_warn("cannot write journal", "session=%s event=%s", a->session,
+                     kind);
+    }
+    return h;
+}
+
 /* ---- the tick ---- */
 
 static session_memo *memo_find(sweep_ctx *c, const char *id)
@@ -820,6 +860,7 @@ int sweep_tick(sweep_ctx *c, const tick_opts *o, tick_result *r)
             same_files(old->files, m->files)) {
             m->deadline_ms = old->deadline_ms;
             m->due = old->due;
+            m->would = old->would;
             r->due += old->due;
             if (agent == AGENT_YES)
                 n_running++;
@@ -829,8 +870,11 @@ int sweep_tick(sweep_ctx *c, const tick_opts *o, tick_result *r)
             continue;
         }
         int64_t deadline = INT64_MAX;
-        size_t due_before = r->due;
+        size_t due_before = r->due, actions_before = r->nactions;
         int rc = sweep_session(c, o, row, agent, w, r, &deadline);
+        if (o->dry_run && o->journal_would)
+            m->would = journal_would(c, o, r, actions_before,
+                                     old ? old->would : 0);
         m->failed = rc != 0;
         m->deadline_ms = deadline;
         m->due = r->due - due_before;

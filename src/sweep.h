@@ -22,6 +22,8 @@ typedef struct {
     int full;           /* a full sweep also stops orphan agents */
     int incremental;    /* daemon: skip sessions with unchanged files and
                            no deadline passed */
+    int journal_would;  /* with dry_run (observe mode): journal what each
+                           session's sweep would do, once per change */
     int64_t now_ms;
     int64_t stops_suppressed_until_ms; /* starvation guard (daemon only) */
     volatile int *stop_flag; /* set by a signal: finish this session, stop */

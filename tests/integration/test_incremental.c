@@ -82,10 +82,77 @@ static void changes_are_never_taken_for_swept(void **state)
     free(data);
 }
 
+/* Observe mode: each session's would-be actions reach the journal once per
+ * change, not on every tick, and nothing else is written. */
+static void observe_journals_each_change_once(void **state)
+{
+    (void)state;
+    char *data = tl_tmpdir("observe");
+    char in[PATH_MAX], out[PATH_MAX], state_db[PATH_MAX];
+    tl_datadir_init(data);
+    tl_add_session(data, "ag-1", "sess-1", "active", 1, NULL);
+    tl_session_file(in, sizeof in, data, "ag-1", "sess-1", "inbound.db");
+    tl_session_file(out, sizeof out, data, "ag-1", "sess-1", "outbound.db");
+    snprintf(state_db, sizeof state_db, "%s/clawsweep/state.db", data);
+    tl_add_message(in, "m-1", "chat", NULL, 0);
+    tl_sql(out, "INSERT INTO processing_ack VALUES ('m-1', 'processing', "
+                "'2026-01-01 00:00:00')");
+
+    log_setup(LOG_ERROR, LOG_TEXT);
+    cs_config cfg;
+    char err[1024];
+    config_defaults(&cfg);
+    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
+    assert_int_equal(config_finish(&cfg, err, sizeof err), 0);
+    tz_info *tz;
+    runtime *rt;
+    journal *j;
+    sweep_ctx *ctx;
+    assert_int_equal(tz_load("UTC", &tz, err, sizeof err), 0);
+    assert_int_equal(runtime_open(&cfg, &rt, err, sizeof err), 0);
+    assert_int_equal(journal_open(cfg.data_dir, 0, &j, err, sizeof err), 0);
+    assert_int_equal(sweep_ctx_new(&cfg, rt, tz, j, &ctx), 0);
+
+    for (int i = 0; i < 3; i++) { /* full ticks: every session swept */
+        tick_opts o = {.dry_run = 1, .journal_would = 1, .now_ms = clock_now_ms()};
+        tick_result r;
+        assert_int_equal(sweep_tick(ctx, &o, &r), 0);
+        assert_int_equal(r.swept, 1);
+        tick_result_free(&r);
+    }
+    assert_int_equal(tl_int(state_db, "SELECT count(*) FROM events WHERE kind = "
+                                      "'would-retry' AND message_id = 'm-1'"), 1);
+    assert_int_equal(tl_int(state_db, "SELECT count(*) FROM events WHERE kind = "
+                                      "'would-clear-claims'"), 1);
+    assert_int_equal(tl_int(state_db, "SELECT count(*) FROM events WHERE kind "
+                                      "NOT LIKE 'would-%%'"), 0);
+    /* nothing was done */
+    assert_int_equal(tl_int(in, "SELECT tries FROM messages_in"), 0);
+    assert_int_equal(tl_int(out, "SELECT count(*) FROM processing_ack"), 1);
+    /* the state changes (the claim goes): the journal hears of it */
+    tl_sql(out, "DELETE FROM processing_ack");
+    tl_sql(in, "UPDATE messages_in SET process_after = '2099-01-01T00:00:00Z'");
+    tl_sql(in, "UPDATE messages_in SET status = 'completed', recurrence = '0 9 * * *'");
+    tick_opts o = {.dry_run = 1, .journal_would = 1, .now_ms = clock_now_ms()};
+    tick_result r;
+    assert_int_equal(sweep_tick(ctx, &o, &r), 0);
+    tick_result_free(&r);
+    assert_int_equal(tl_int(state_db, "SELECT count(*) FROM events WHERE kind = "
+                                      "'would-recur'"), 1);
+
+    sweep_ctx_free(ctx);
+    journal_close(j);
+    runtime_close(rt);
+    tz_free(tz);
+    tl_rm_rf(data);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(changes_are_never_taken_for_swept),
+        cmocka_unit_test(observe_journals_each_change_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
