@@ -68,6 +68,7 @@
  * would not cure (corrupt file, unwritable outbound.db, ...), 2 bad usage.
  * A busy or locked database is retried on the next poll.
  */
+#include "schema.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -530,19 +531,6 @@ static int read_due(message_list *out)
     return r;
 }
 
-static const char OUTBOUND_SCHEMA[] =
-    "CREATE TABLE IF NOT EXISTS messages_out (id TEXT PRIMARY KEY, seq "
-    "INTEGER UNIQUE, in_reply_to TEXT, timestamp TEXT NOT NULL, deliver_after "
-    "TEXT, recurrence TEXT, kind TEXT NOT NULL, platform_id TEXT, "
-    "channel_type TEXT, thread_id TEXT, content TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS processing_ack (message_id TEXT PRIMARY KEY, "
-    "status TEXT NOT NULL, status_changed TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS session_state (key TEXT PRIMARY KEY, value "
-    "TEXT NOT NULL, updated_at TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS container_state (id INTEGER PRIMARY KEY CHECK "
-    "(id = 1), current_tool TEXT, tool_declared_timeout_ms INTEGER, "
-    "tool_started_at TEXT, updated_at TEXT NOT NULL);";
-
 static int exec_sql(sqlite3 *db, const char *sql, const char *what)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -564,7 +552,7 @@ static int open_outbound(sqlite3 **out)
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
     int r = exec_sql(db, "PRAGMA journal_mode=DELETE", "set journal_mode");
     if (r == DB_OK)
-        r = exec_sql(db, OUTBOUND_SCHEMA, "create schema");
+        r = exec_sql(db, SCHEMA_OUTBOUND, "create schema");
     if (r != DB_OK) {
         sqlite3_close(db);
         return r;

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "janitor.h"
 #include "log.h"
+#include "schema.h"
 #include "timefmt.h"
 #include "util.h"
 
@@ -96,18 +97,6 @@ static void uuid(char *out, unsigned a, unsigned b)
             a ^ (b << 8));
 }
 
-static const char *INBOUND =
-    "PRAGMA journal_mode=DELETE;"
-    "CREATE TABLE messages_in (id TEXT PRIMARY KEY, seq INTEGER UNIQUE, "
-    "kind TEXT NOT NULL, timestamp TEXT NOT NULL, status TEXT DEFAULT "
-    "'pending', process_after TEXT, recurrence TEXT, series_id TEXT, tries "
-    "INTEGER DEFAULT 0, trigger INTEGER NOT NULL DEFAULT 1, platform_id "
-    "TEXT, channel_type TEXT, thread_id TEXT, content TEXT NOT NULL, "
-    "source_session_id TEXT, on_wake INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE delivered (message_out_id TEXT PRIMARY KEY, "
-    "platform_message_id TEXT, status TEXT NOT NULL DEFAULT 'delivered', "
-    "delivered_at TEXT NOT NULL);";
-
 static int gen(const char *root, long n)
 {
     char data[PATH_MAX], p[PATH_MAX], q[PATH_MAX], name[128];
@@ -167,15 +156,8 @@ static int gen(const char *root, long n)
     const int G = 10, S = 20;
     char v2db[PATH_MAX];
     path_join(v2db, sizeof v2db, "%s/v2.db", data);
-    sql(v2db, "PRAGMA journal_mode=WAL;"
-              "CREATE TABLE agent_groups (id TEXT PRIMARY KEY, name TEXT NOT "
-              "NULL, folder TEXT NOT NULL UNIQUE, agent_provider TEXT, "
-              "created_at TEXT NOT NULL);"
-              "CREATE TABLE sessions (id TEXT PRIMARY KEY, agent_group_id "
-              "TEXT NOT NULL, messaging_group_id TEXT, thread_id TEXT, "
-              "agent_provider TEXT, status TEXT DEFAULT 'active', "
-              "container_status TEXT DEFAULT 'stopped', last_active TEXT, "
-              "created_at TEXT NOT NULL);");
+    sql(v2db, "PRAGMA journal_mode=WAL;");
+    sql(v2db, SCHEMA_CENTRAL);
     long v2tr = n * 5 / 100 / G, inbox = n / 10 / (G * S),
          outbox = n * 5 / 100 / (G * S);
     for (int g = 0; g < G; g++) {
@@ -205,7 +187,8 @@ static int gen(const char *root, long n)
                 sqlite3_free(ins);
             }
             path_join(db, sizeof db, "%s/inbound.db", sdir);
-            sql(db, INBOUND);
+            sql(db, "PRAGMA journal_mode=DELETE;");
+            sql(db, SCHEMA_INBOUND);
             made++;
             path_join(db, sizeof db, "%s/outbound.db", sdir);
             sql(db, "CREATE TABLE session_state (key TEXT PRIMARY KEY, "

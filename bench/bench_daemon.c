@@ -42,6 +42,7 @@
 #include "journal.h"
 #include "log.h"
 #include "runtime.h"
+#include "schema.h"
 #include "sweep.h"
 #include "timefmt.h"
 #include "tz.h"
@@ -119,24 +120,9 @@ static void make_templates(const char *work, char *in_t, char *out_t)
     path_join(in_t, PATH_MAX, "%s/inbound.tpl", work);
     path_join(out_t, PATH_MAX, "%s/outbound.tpl", work);
     sqlite3 *db = open_db(in_t);
+    exec_sql(db, "PRAGMA page_size = 1024; PRAGMA journal_mode = DELETE;");
+    exec_sql(db, SCHEMA_INBOUND);
     exec_sql(db,
-             "PRAGMA page_size = 1024; PRAGMA journal_mode = DELETE;"
-             "CREATE TABLE messages_in (id TEXT PRIMARY KEY, seq INTEGER "
-             "UNIQUE, kind TEXT NOT NULL, timestamp TEXT NOT NULL, status "
-             "TEXT DEFAULT 'pending', process_after TEXT, recurrence TEXT, "
-             "series_id TEXT, tries INTEGER DEFAULT 0, trigger INTEGER NOT "
-             "NULL DEFAULT 1, platform_id TEXT, channel_type TEXT, thread_id "
-             "TEXT, content TEXT NOT NULL, source_session_id TEXT, on_wake "
-             "INTEGER NOT NULL DEFAULT 0);"
-             "CREATE INDEX idx_messages_in_series ON messages_in(series_id);"
-             "CREATE TABLE delivered (message_out_id TEXT PRIMARY KEY, "
-             "platform_message_id TEXT, status TEXT NOT NULL DEFAULT "
-             "'delivered', delivered_at TEXT NOT NULL);"
-             "CREATE TABLE destinations (name TEXT PRIMARY KEY, display_name "
-             "TEXT, type TEXT NOT NULL, channel_type TEXT, platform_id TEXT, "
-             "agent_group_id TEXT);"
-             "CREATE TABLE session_routing (id INTEGER PRIMARY KEY CHECK (id "
-             "= 1), channel_type TEXT, platform_id TEXT, thread_id TEXT);"
              "INSERT INTO messages_in (id, seq, kind, timestamp, status, "
              "series_id, content) VALUES "
              "('h1', 2, 'chat', '2026-01-01 00:00:00', 'completed', 'h1', "
@@ -147,20 +133,9 @@ static void make_templates(const char *work, char *in_t, char *out_t)
              "'{\"text\":\"hi\"}');");
     sqlite3_close(db);
     db = open_db(out_t);
+    exec_sql(db, "PRAGMA page_size = 1024; PRAGMA journal_mode = DELETE;");
+    exec_sql(db, SCHEMA_OUTBOUND);
     exec_sql(db,
-             "PRAGMA page_size = 1024; PRAGMA journal_mode = DELETE;"
-             "CREATE TABLE messages_out (id TEXT PRIMARY KEY, seq INTEGER "
-             "UNIQUE, in_reply_to TEXT, timestamp TEXT NOT NULL, "
-             "deliver_after TEXT, recurrence TEXT, kind TEXT NOT NULL, "
-             "platform_id TEXT, channel_type TEXT, thread_id TEXT, content "
-             "TEXT NOT NULL);"
-             "CREATE TABLE processing_ack (message_id TEXT PRIMARY KEY, "
-             "status TEXT NOT NULL, status_changed TEXT NOT NULL);"
-             "CREATE TABLE session_state (key TEXT PRIMARY KEY, value TEXT "
-             "NOT NULL, updated_at TEXT NOT NULL);"
-             "CREATE TABLE container_state (id INTEGER PRIMARY KEY CHECK (id "
-             "= 1), current_tool TEXT, tool_declared_timeout_ms INTEGER, "
-             "tool_started_at TEXT, updated_at TEXT NOT NULL);"
              "INSERT INTO messages_out (id, seq, in_reply_to, timestamp, "
              "kind, content) VALUES "
              "('o1', 1, 'h1', '2026-01-01 00:00:01', 'chat', 'ok'),"
@@ -190,17 +165,9 @@ static void gen(const char *work, const char *data, int n)
     mkdir(data, 0755);
     path_join(p, sizeof p, "%s/v2.db", data);
     sqlite3 *db = open_db(p);
-    exec_sql(db,
-             "PRAGMA journal_mode = WAL;"
-             "CREATE TABLE agent_groups (id TEXT PRIMARY KEY, name TEXT NOT "
-             "NULL, folder TEXT NOT NULL UNIQUE, agent_provider TEXT, "
-             "created_at TEXT NOT NULL);"
-             "CREATE TABLE sessions (id TEXT PRIMARY KEY, agent_group_id TEXT "
-             "NOT NULL REFERENCES agent_groups(id), messaging_group_id TEXT, "
-             "thread_id TEXT, agent_provider TEXT, status TEXT DEFAULT "
-             "'active', container_status TEXT DEFAULT 'stopped', last_active "
-             "TEXT, created_at TEXT NOT NULL);"
-             "BEGIN;");
+    exec_sql(db, "PRAGMA journal_mode = WAL;");
+    exec_sql(db, SCHEMA_CENTRAL);
+    exec_sql(db, "BEGIN;");
     for (int g = 0; g < 100; g++) {
         char sql[256];
         snprintf(sql, sizeof sql,

@@ -24,6 +24,7 @@
 #include "journal.h"
 #include "log.h"
 #include "runtime.h"
+#include "schema.h"
 #include "sweep.h"
 #include "timefmt.h"
 #include "tz.h"
@@ -38,27 +39,18 @@ static void exec_or_die(sqlite3 *db, const char *sql)
     }
 }
 
-static void make_db(const char *path, const char *sql)
+static void make_db(const char *path, const char *schema, const char *rows)
 {
     sqlite3 *db;
     if (sqlite3_open(path, &db) != SQLITE_OK)
         exit(1);
     exec_or_die(db, "PRAGMA synchronous = OFF; PRAGMA journal_mode = DELETE;");
-    exec_or_die(db, sql);
+    exec_or_die(db, schema);
+    exec_or_die(db, rows);
     sqlite3_close(db);
 }
 
-static const char inbound_sql[] =
-    "CREATE TABLE messages_in (id TEXT PRIMARY KEY, seq INTEGER UNIQUE, kind "
-    "TEXT NOT NULL, timestamp TEXT NOT NULL, status TEXT DEFAULT 'pending', "
-    "process_after TEXT, recurrence TEXT, series_id TEXT, tries INTEGER "
-    "DEFAULT 0, trigger INTEGER NOT NULL DEFAULT 1, platform_id TEXT, "
-    "channel_type TEXT, thread_id TEXT, content TEXT NOT NULL, "
-    "source_session_id TEXT, on_wake INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX idx_messages_in_series ON messages_in(series_id);"
-    "CREATE TABLE delivered (message_out_id TEXT PRIMARY KEY, "
-    "platform_message_id TEXT, status TEXT NOT NULL DEFAULT 'delivered', "
-    "delivered_at TEXT NOT NULL);"
+static const char inbound_rows[] =
     "INSERT INTO messages_in (id, seq, kind, timestamp, status, "
     "process_after, recurrence, series_id, content) VALUES "
     "('m1', 2, 'chat', '2026-01-01 00:00:00', 'completed', NULL, NULL, 'm1', 'hi'),"
@@ -69,18 +61,7 @@ static const char inbound_sql[] =
     "'t1', 'daily'),"
     "('m4', 10, 'chat', '2026-01-01 00:00:00', 'completed', NULL, NULL, 'm4', 'ok');";
 
-static const char outbound_sql[] =
-    "CREATE TABLE messages_out (id TEXT PRIMARY KEY, seq INTEGER UNIQUE, "
-    "in_reply_to TEXT, timestamp TEXT NOT NULL, deliver_after TEXT, "
-    "recurrence TEXT, kind TEXT NOT NULL, platform_id TEXT, channel_type "
-    "TEXT, thread_id TEXT, content TEXT NOT NULL);"
-    "CREATE TABLE processing_ack (message_id TEXT PRIMARY KEY, status TEXT "
-    "NOT NULL, status_changed TEXT NOT NULL);"
-    "CREATE TABLE session_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
-    "updated_at TEXT NOT NULL);"
-    "CREATE TABLE container_state (id INTEGER PRIMARY KEY CHECK (id = 1), "
-    "current_tool TEXT, tool_declared_timeout_ms INTEGER, tool_started_at "
-    "TEXT, updated_at TEXT NOT NULL);"
+static const char outbound_rows[] =
     "INSERT INTO processing_ack VALUES ('m1', 'completed', '2026-01-01 00:00:00'),"
     "('m4', 'completed', '2026-01-01 00:00:00');"
     "INSERT INTO messages_out VALUES ('r1', 3, 'm1', '2026-01-01 00:00:00', "
@@ -95,15 +76,9 @@ static void generate(const char *data, int n)
     snprintf(p, sizeof p, "%s/v2.db", data);
     sqlite3 *db;
     sqlite3_open(p, &db);
-    exec_or_die(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
-                    "CREATE TABLE agent_groups (id TEXT PRIMARY KEY, name TEXT "
-                    "NOT NULL, folder TEXT NOT NULL UNIQUE, agent_provider "
-                    "TEXT, created_at TEXT NOT NULL);"
-                    "CREATE TABLE sessions (id TEXT PRIMARY KEY, agent_group_id "
-                    "TEXT NOT NULL, messaging_group_id TEXT, thread_id TEXT, "
-                    "agent_provider TEXT, status TEXT DEFAULT 'active', "
-                    "container_status TEXT DEFAULT 'stopped', last_active TEXT, "
-                    "created_at TEXT NOT NULL); BEGIN;");
+    exec_or_die(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;");
+    exec_or_die(db, SCHEMA_CENTRAL);
+    exec_or_die(db, "BEGIN;");
     for (int g = 0; g < (n + 99) / 100; g++) {
         char *sql = sqlite3_mprintf("INSERT INTO agent_groups VALUES ('ag-%d', "
                                     "'g', 'f%d', NULL, '2026');",
@@ -124,9 +99,9 @@ static void generate(const char *data, int n)
         mkdir(p, 0755);
         char f[PATH_MAX + 32];
         snprintf(f, sizeof f, "%s/inbound.db", p);
-        make_db(f, inbound_sql);
+        make_db(f, SCHEMA_INBOUND, inbound_rows);
         snprintf(f, sizeof f, "%s/outbound.db", p);
-        make_db(f, outbound_sql);
+        make_db(f, SCHEMA_OUTBOUND, outbound_rows);
     }
     exec_or_die(db, "COMMIT");
     sqlite3_close(db);

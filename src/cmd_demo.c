@@ -45,55 +45,12 @@
 
 #include "cmdutil.h"
 #include "commands.h"
+#include "schema.h"
 #include "timefmt.h"
 #include "util.h"
 
 #define DAY_MS 86400000LL
 #define HANG_MARK "demo:hang"
-
-static const char central_schema[] =
-    "PRAGMA journal_mode=WAL;"
-    "CREATE TABLE agent_groups (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
-    " folder TEXT NOT NULL UNIQUE, agent_provider TEXT,"
-    " created_at TEXT NOT NULL);"
-    "CREATE TABLE sessions (id TEXT PRIMARY KEY,"
-    " agent_group_id TEXT NOT NULL REFERENCES agent_groups(id),"
-    " messaging_group_id TEXT, thread_id TEXT, agent_provider TEXT,"
-    " status TEXT DEFAULT 'active', container_status TEXT DEFAULT 'stopped',"
-    " last_active TEXT, created_at TEXT NOT NULL);";
-
-static const char inbound_schema[] =
-    "PRAGMA journal_mode=DELETE;"
-    "CREATE TABLE messages_in (id TEXT PRIMARY KEY, seq INTEGER UNIQUE,"
-    " kind TEXT NOT NULL, timestamp TEXT NOT NULL,"
-    " status TEXT DEFAULT 'pending', process_after TEXT, recurrence TEXT,"
-    " series_id TEXT, tries INTEGER DEFAULT 0,"
-    " trigger INTEGER NOT NULL DEFAULT 1, platform_id TEXT,"
-    " channel_type TEXT, thread_id TEXT, content TEXT NOT NULL,"
-    " source_session_id TEXT, on_wake INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX idx_messages_in_series ON messages_in(series_id);"
-    "CREATE TABLE delivered (message_out_id TEXT PRIMARY KEY,"
-    " platform_message_id TEXT, status TEXT NOT NULL DEFAULT 'delivered',"
-    " delivered_at TEXT NOT NULL);"
-    "CREATE TABLE destinations (name TEXT PRIMARY KEY, display_name TEXT,"
-    " type TEXT NOT NULL, channel_type TEXT, platform_id TEXT,"
-    " agent_group_id TEXT);"
-    "CREATE TABLE session_routing (id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " channel_type TEXT, platform_id TEXT, thread_id TEXT);";
-
-static const char outbound_schema[] =
-    "PRAGMA journal_mode=DELETE;"
-    "CREATE TABLE messages_out (id TEXT PRIMARY KEY, seq INTEGER UNIQUE,"
-    " in_reply_to TEXT, timestamp TEXT NOT NULL, deliver_after TEXT,"
-    " recurrence TEXT, kind TEXT NOT NULL, platform_id TEXT,"
-    " channel_type TEXT, thread_id TEXT, content TEXT NOT NULL);"
-    "CREATE TABLE processing_ack (message_id TEXT PRIMARY KEY,"
-    " status TEXT NOT NULL, status_changed TEXT NOT NULL);"
-    "CREATE TABLE session_state (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
-    " updated_at TEXT NOT NULL);"
-    "CREATE TABLE container_state (id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " current_tool TEXT, tool_declared_timeout_ms INTEGER,"
-    " tool_started_at TEXT, updated_at TEXT NOT NULL);";
 
 /* The v1 store: only what cleanup reads (the active v1 transcript ids). */
 static const char store_schema[] =
@@ -235,7 +192,7 @@ static const char *group_of(const char *session)
 
 static int central(demo *d)
 {
-    if (sql(d, "v2.db", "%s", central_schema) != 0)
+    if (sql(d, "v2.db", "PRAGMA journal_mode=WAL;%s", SCHEMA_CENTRAL) != 0)
         return -1;
     for (size_t i = 0; i < NGROUPS; i++)
         if (sql(d, "v2.db",
@@ -255,7 +212,7 @@ static int central(demo *d)
             dir(d, rel) != 0)
             return -1;
         snprintf(rel + strlen(rel), sizeof rel - strlen(rel), "/inbound.db");
-        if (sql(d, rel, "%s", inbound_schema) != 0)
+        if (sql(d, rel, "PRAGMA journal_mode=DELETE;%s", SCHEMA_INBOUND) != 0)
             return -1;
     }
     return 0;
@@ -315,7 +272,7 @@ static int outbound(demo *d)
 {
     const char *hello = "v2-sessions/ag-family/sess-hello/outbound.db";
     const char *poison = "v2-sessions/ag-ops/sess-poison/outbound.db";
-    if (sql(d, hello, "%s", outbound_schema) != 0 ||
+    if (sql(d, hello, "PRAGMA journal_mode=DELETE;%s", SCHEMA_OUTBOUND) != 0 ||
         sql(d, hello,
             "INSERT INTO session_state VALUES ('continuation:claude', %Q, %Q);"
             "INSERT INTO messages_out (id, seq, in_reply_to, timestamp, kind,"
@@ -327,7 +284,7 @@ static int outbound(demo *d)
             "INSERT INTO delivered VALUES ('out-hello-0', 'p-1', 'delivered',"
             " %Q)",
             d->ts) != 0 ||
-        sql(d, poison, "%s", outbound_schema) != 0)
+        sql(d, poison, "PRAGMA journal_mode=DELETE;%s", SCHEMA_OUTBOUND) != 0)
         return -1;
     char claimed[32];
     timefmt_sql(d->now - 10 * 60 * 1000, claimed, sizeof claimed);
@@ -344,9 +301,9 @@ static int orphan(demo *d)
     const char *const files[] = {"inbound.db", "outbound.db", ".heartbeat"};
     if (dir(d, base) != 0 ||
         sql(d, "v2-sessions/ag-ops/sess-retired/inbound.db", "%s",
-            inbound_schema) != 0 ||
+            SCHEMA_INBOUND) != 0 ||
         sql(d, "v2-sessions/ag-ops/sess-retired/outbound.db", "%s",
-            outbound_schema) != 0 ||
+            SCHEMA_OUTBOUND) != 0 ||
         file(d, "v2-sessions/ag-ops/sess-retired/.heartbeat", "", 0) != 0)
         return -1;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {

@@ -63,7 +63,7 @@ static int setup(void **state)
     fx->env[2] = fx->env_hb;
     fx->env[3] = "CLAWSWEEP_SESSION_ID=sess-test";
     fx->env[4] = NULL;
-    tl_sql(fx->inbound, TL_INBOUND_SCHEMA);
+    tl_sql(fx->inbound, SCHEMA_INBOUND);
     *state = fx;
     return 0;
 }
@@ -352,7 +352,7 @@ static void test_due_time_zone_and_polling(void **state)
 static void test_stale_claims_deleted_at_start(void **state)
 {
     fixture *fx = *state;
-    tl_sql(fx->outbound, TL_OUTBOUND_SCHEMA);
+    tl_sql(fx->outbound, SCHEMA_OUTBOUND);
     tl_sql(fx->outbound,
            "INSERT INTO processing_ack VALUES "
            "('old-claim', 'processing', '2026-01-01 00:00:00'),"
@@ -376,7 +376,7 @@ static void test_stale_claims_deleted_at_start(void **state)
 static void test_odd_seq_above_existing(void **state)
 {
     fixture *fx = *state;
-    tl_sql(fx->outbound, TL_OUTBOUND_SCHEMA);
+    tl_sql(fx->outbound, SCHEMA_OUTBOUND);
     tl_sql(fx->outbound, "INSERT INTO messages_out (id, seq, timestamp, kind, "
                          "content) VALUES ('earlier', 7, '2026-01-01 "
                          "00:00:00', 'chat', '{}'), ('even-odd', 10, "

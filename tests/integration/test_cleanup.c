@@ -294,7 +294,7 @@ static void build_boundary_tree(fx *f)
         PJ(d, "%s/v2-sessions/ag/%s", f->data, orphans[i]);
         PJ(db, "%s/inbound.db", d);
         assert_int_equal(mkdir_p(d), 0);
-        tl_sql(db, TL_INBOUND_SCHEMA);
+        tl_sql(db, SCHEMA_INBOUND);
         age_tree(d, i == 0 ? kept_at(f, c->cleanup.orphan_sessions)
                            : gone_at(f, c->cleanup.orphan_sessions));
     }

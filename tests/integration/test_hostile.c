@@ -340,8 +340,8 @@ static void session_folder_is_a_symlink(void **state)
     mkdir(elsewhere, 0755);
     snprintf(in, sizeof in, "%s/inbound.db", elsewhere);
     snprintf(out, sizeof out, "%s/outbound.db", elsewhere);
-    tl_sql(in, TL_INBOUND_SCHEMA);
-    tl_sql(out, TL_OUTBOUND_SCHEMA);
+    tl_sql(in, SCHEMA_INBOUND);
+    tl_sql(out, SCHEMA_OUTBOUND);
     tl_add_message(in, "l-1", "chat", NULL, 0);
     ack(out, "l-1", "processing", "2026-01-01 00:00:00");
     tl_sql(f->v2, "INSERT INTO sessions (id, agent_group_id, status, "

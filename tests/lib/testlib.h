@@ -24,10 +24,9 @@ int64_t tl_int(const char *db_path, const char *fmt, ...)
 char *tl_text(const char *db_path, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Schemas of SPEC §1. */
-extern const char *TL_CENTRAL_SCHEMA;
-extern const char *TL_INBOUND_SCHEMA;
-extern const char *TL_OUTBOUND_SCHEMA;
+/* The schemas of SPEC §1 are SCHEMA_CENTRAL, SCHEMA_INBOUND and
+ * SCHEMA_OUTBOUND (src/schema.h). */
+#include "schema.h"
 
 /* A data dir with an empty v2.db and v2-sessions/. */
 void tl_datadir_init(const char *data);
