@@ -57,15 +57,8 @@
 
 extern char **environ;
 
-static struct {
-    char *root;              /* scratch dir for the whole run */
-    char podman[PATH_MAX];   /* "" when podman cannot run containers */
-    char docker[PATH_MAX];   /* "" when there is no docker CLI */
-    char why_no_podman[512];
-    char why_no_docker[512];
-    char image[128];         /* this process's own tag */
-    char owner[64];          /* label on every container started by hand */
-} g;
+static tl_containers g;   /* image: this process's own tag */
+static char owner[64];    /* label on every container started by hand */
 
 typedef struct {
     char *data;
@@ -81,69 +74,6 @@ typedef struct {
 } fx;
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static int find_exe(const char *name, char *out, size_t outlen)
-{
-    const char *path = getenv("PATH");
-    char buf[8192];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-    char *save = NULL;
-    for (char *d = strtok_r(buf, ":", &save); d;
-         d = strtok_r(NULL, ":", &save)) {
-        if (snprintf(out, outlen, "%s/%s", d, name) < (int)outlen &&
-            access(out, X_OK) == 0)
-            return 0;
-    }
-    out[0] = '\0';
-    return -1;
-}
-
-/* Print text as TAP comment lines, under a heading. */
-static void note(const char *heading, const char *text)
-{
-    printf("# %s\n", heading);
-    for (const char *p = text; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        int len = nl ? (int)(nl - p) : (int)strlen(p);
-        printf("#   %.*s\n", len, p);
-        p += len + (nl != NULL);
-    }
-}
-
-/* Run a command given as words (argv[0] resolved on PATH); its status,
- * stdout in *out when wanted. Failures are printed as TAP comments. */
-static int run(char **out, const char *first, ...)
-{
-    char *argv[40];
-    char exe[PATH_MAX];
-    va_list ap;
-    int n = 0;
-    argv[n++] = (char *)first;
-    va_start(ap, first);
-    const char *w;
-    while ((w = va_arg(ap, const char *)) && n < 39)
-        argv[n++] = (char *)w;
-    va_end(ap);
-    argv[n] = NULL;
-    if (first[0] != '/') {
-        if (find_exe(first, exe, sizeof exe) != 0) {
-            if (out)
-                *out = strdup("");
-            return 127;
-        }
-        argv[0] = exe;
-    }
-    char *err = NULL;
-    int rc = tl_run(argv, NULL, out, &err);
-    if (rc != 0) {
-        char h[PATH_MAX + 64];
-        snprintf(h, sizeof h, "%s %s -> %d:", first, argv[1] ? argv[1] : "",
-                 rc);
-        note(h, err);
-    }
-    free(err);
-    return rc;
-}
 
 /* Non-empty lines in s. */
 static int count_lines(const char *s)
@@ -163,74 +93,18 @@ static int count_lines(const char *s)
 static int group_setup(void **state)
 {
     (void)state;
-    g.root = tl_tmpdir("ctrsweep");
-    snprintf(g.image, sizeof g.image, "localhost/clawsweep-agent:sweep-%d",
+    char image[128];
+    snprintf(image, sizeof image, "localhost/clawsweep-agent:sweep-%d",
              (int)getpid());
-    snprintf(g.owner, sizeof g.owner, "clawsweep-e2e.owner=sweep-%d",
+    snprintf(owner, sizeof owner, "clawsweep-e2e.owner=sweep-%d",
              (int)getpid());
-    char conf[PATH_MAX];
-    snprintf(conf, sizeof conf, "%s/containers.conf", g.root);
-    FILE *fp = fopen(conf, "w");
-    if (!fp)
-        return -1;
-    fputs("[containers]\n"
-          "default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n"
-          "[engine]\nruntime = \"runc\"\n",
-          fp);
-    fclose(fp);
-    setenv("CONTAINERS_CONF", conf, 1);
-
-    char podman[PATH_MAX];
-    if (find_exe("podman", podman, sizeof podman) != 0) {
-        snprintf(g.why_no_podman, sizeof g.why_no_podman,
-                 "podman is not installed");
-    } else {
-        char script[PATH_MAX];
-        snprintf(script, sizeof script, "%s/scripts/agent-image.sh",
-                 tl_source_root());
-        char *out = NULL;
-        int rc = run(&out, script, "-c", "podman", "-t", g.image,
-                     tl_agent_bin(), NULL);
-        free(out);
-        if (rc != 0) {
-            snprintf(g.why_no_podman, sizeof g.why_no_podman,
-                     "scripts/agent-image.sh failed (%d)", rc);
-        } else {
-            rc = run(&out, "podman", "run", "--rm", "--ulimit",
-                     "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-                     g.image, "clawsweep-agent", "--help", NULL);
-            free(out);
-            if (rc != 0)
-                snprintf(g.why_no_podman, sizeof g.why_no_podman,
-                         "podman cannot run a container here (status %d)",
-                         rc);
-            else
-                snprintf(g.podman, sizeof g.podman, "%s", podman);
-        }
-    }
-    char *out = NULL;
-    if (find_exe("docker", g.docker, sizeof g.docker) != 0)
-        snprintf(g.why_no_docker, sizeof g.why_no_docker,
-                 "no docker CLI on PATH");
-    else if (run(&out, "docker", "--version", NULL) != 0)
-        snprintf(g.why_no_docker, sizeof g.why_no_docker,
-                 "docker --version fails"), g.docker[0] = '\0';
-    free(out);
-    if (!g.podman[0])
-        printf("# podman tests will skip: %s\n", g.why_no_podman);
-    return 0;
+    return tl_containers_setup(&g, "ctrsweep", image);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (g.podman[0]) {
-        char *out = NULL;
-        run(&out, "podman", "rmi", "-f", g.image, NULL);
-        free(out);
-    }
-    tl_rm_rf(g.root);
-    free(g.root);
+    tl_containers_teardown(&g);
     return 0;
 }
 
@@ -300,8 +174,8 @@ static void cs_ok(fx *f, char **out, char **err, const char *cmd,
 {
     int rc = cs(f, out, err, cmd, arg);
     if (rc != 0) {
-        note("stdout:", *out);
-        note("stderr:", *err);
+        tl_note("stdout:", *out);
+        tl_note("stderr:", *err);
         fail_msg("clawsweep %s exited %d", cmd, rc);
     }
 }
@@ -342,12 +216,12 @@ static int setup(void **state)
 static void rm_by_filter(const char *filter)
 {
     char *out = NULL;
-    if (run(&out, "podman", "ps", "-aq", "--filter", filter, NULL) == 0) {
+    if (tl_run_words(&out, "podman", "ps", "-aq", "--filter", filter, NULL) == 0) {
         char *save = NULL;
         for (char *id = strtok_r(out, "\n", &save); id;
              id = strtok_r(NULL, "\n", &save)) {
             char *o2 = NULL;
-            run(&o2, "podman", "rm", "-f", "-t", "0", id, NULL);
+            tl_run_words(&o2, "podman", "rm", "-f", "-t", "0", id, NULL);
             free(o2);
         }
     }
@@ -380,7 +254,7 @@ static int teardown(void **state)
         snprintf(filter, sizeof filter, "label=clawsweep.install=%s",
                  f->install);
         rm_by_filter(filter);
-        snprintf(filter, sizeof filter, "label=%s", g.owner);
+        snprintf(filter, sizeof filter, "label=%s", owner);
         rm_by_filter(filter);
     }
     stop_child(&f->svc);
@@ -402,9 +276,9 @@ static int teardown(void **state)
 static int running_count(fx *f, const char *filter, const char *filter2)
 {
     char *out = NULL;
-    int rc = filter2 ? run(&out, f->cli, "ps", "-q", "--filter", filter,
+    int rc = filter2 ? tl_run_words(&out, f->cli, "ps", "-q", "--filter", filter,
                            "--filter", filter2, NULL)
-                     : run(&out, f->cli, "ps", "-q", "--filter", filter,
+                     : tl_run_words(&out, f->cli, "ps", "-q", "--filter", filter,
                            NULL);
     int n = rc == 0 ? count_lines(out) : -1;
     free(out);
@@ -434,7 +308,7 @@ static int ours_gone(void *arg)
 static char *inspect(fx *f, const char *name, const char *fmt)
 {
     char *out = NULL;
-    if (run(&out, f->cli, "inspect", "--format", fmt, name, NULL) != 0) {
+    if (tl_run_words(&out, f->cli, "inspect", "--format", fmt, name, NULL) != 0) {
         free(out);
         return NULL;
     }
@@ -451,10 +325,10 @@ static void start_by_hand(fx *f, const char *name, const char *install,
     FMT(ls, "clawsweep.session=%s", sid);
     FMT(vol, "%s:/workspace", f->dir);
     char *out = NULL;
-    int rc = run(&out, "podman", "run", "-d", "--rm", "--name", name,
+    int rc = tl_run_words(&out, "podman", "run", "-d", "--rm", "--name", name,
                  "--ulimit", "nofile=1024:1024", "--ulimit",
                  "nproc=1024:1024", "--label", li, "--label", ls, "--label",
-                 g.owner, "-v", vol, g.image, "clawsweep-agent", "--idle",
+                 owner, "-v", vol, g.image, "clawsweep-agent", "--idle",
                  "300", "--poll-ms", "1000", NULL);
     free(out);
     assert_int_equal(rc, 0);
@@ -464,7 +338,7 @@ static int name_running(const char *name)
 {
     char filter[160], *out = NULL;
     snprintf(filter, sizeof filter, "name=^%s$", name);
-    int rc = run(&out, "podman", "ps", "-q", "--filter", filter, NULL);
+    int rc = tl_run_words(&out, "podman", "ps", "-q", "--filter", filter, NULL);
     int n = rc == 0 ? count_lines(out) : -1;
     free(out);
     return n;
@@ -522,7 +396,7 @@ static int contains(const char *hay, const char *needle)
         return 1;
     char h[256];
     snprintf(h, sizeof h, "expected \"%.200s\" in:", needle);
-    note(h, hay ? hay : "(null)");
+    tl_note(h, hay ? hay : "(null)");
     return 0;
 }
 
@@ -849,12 +723,12 @@ static void test_podman_run_reaps_orphans_at_start(void **state)
         f->daemon = 0;
         char *text = slurp(log);
         if (strstr(text, "not implemented")) {
-            note("SKIP: `clawsweep run` is not implemented in this build; "
+            tl_note("SKIP: `clawsweep run` is not implemented in this build; "
                  "it said:", text);
             free(text);
             skip();
         }
-        note("run log:", text);
+        tl_note("run log:", text);
         free(text);
         fail_msg("clawsweep run exited early (status %d)", w.status);
     }
@@ -862,7 +736,7 @@ static void test_podman_run_reaps_orphans_at_start(void **state)
     printf("# run reaped the orphans within %lld ms\n", (long long)took);
     stop_child(&f->daemon);
     char *text = slurp(log);
-    note("run log:", text);
+    tl_note("run log:", text);
     free(text);
     assert_int_equal(ours_running(f, NULL), 0);
     assert_int_equal(name_running(foreign), 1);
@@ -895,7 +769,7 @@ static int with_docker_service(fx *f)
     /* The test's own docker calls and clawsweep's both use it. */
     setenv("DOCKER_HOST", uri, 1);
     char *out = NULL;
-    int ok = tl_exists(f->sock) && run(&out, "docker", "version", NULL) == 0;
+    int ok = tl_exists(f->sock) && tl_run_words(&out, "docker", "version", NULL) == 0;
     free(out);
     if (!ok)
         fail_msg("podman system service did not come up at %s", f->sock);
@@ -966,7 +840,7 @@ static void test_missing_cli_changes_nothing(void **state)
         env_setf(f, "CLAWSWEEP_RUNTIME_KIND=%s", kind ? "docker" : "podman");
         char *out = NULL, *err = NULL;
         int rc = cs(f, &out, &err, "sweep", NULL);
-        note("stderr:", err);
+        tl_note("stderr:", err);
         assert_int_equal(rc, 1);
         assert_true(contains(err, kind ? "docker: command not found"
                                        : "podman: command not found"));
@@ -1006,7 +880,7 @@ static void test_hanging_cli_changes_nothing(void **state)
     int rc = cs(f, &out, &err, "sweep", NULL);
     int64_t took = tl_now_ms() - t0;
     printf("# sweep with a hanging CLI took %lld ms\n", (long long)took);
-    note("stderr:", err);
+    tl_note("stderr:", err);
     assert_int_equal(rc, 1);
     assert_true(took >= 1000 && took < 10000);
     assert_true(contains(err, "timed out"));

@@ -45,13 +45,7 @@
 
 extern char **environ;
 
-static struct {
-    char *root;             /* scratch dir for the whole run */
-    char podman[PATH_MAX];  /* "" when podman cannot run containers */
-    char docker[PATH_MAX];  /* "" when there is no docker CLI */
-    char why_no_podman[512];
-    char why_no_docker[512];
-} g;
+static tl_containers g;
 
 typedef struct {
     char *data;
@@ -60,54 +54,6 @@ typedef struct {
     runtime *rt;
     char dir[PATH_MAX];
 } fx;
-
-static int find_exe(const char *name, char *out, size_t outlen)
-{
-    const char *path = getenv("PATH");
-    char buf[8192];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-    char *save = NULL;
-    for (char *d = strtok_r(buf, ":", &save); d;
-         d = strtok_r(NULL, ":", &save)) {
-        if (snprintf(out, outlen, "%s/%s", d, name) < (int)outlen &&
-            access(out, X_OK) == 0)
-            return 0;
-    }
-    out[0] = '\0';
-    return -1;
-}
-
-/* Run a command line given as words (argv[0] resolved on PATH); returns
- * its status, output in *out when wanted. */
-static int run(char **out, const char *first, ...)
-{
-    char *argv[32];
-    char exe[PATH_MAX];
-    va_list ap;
-    int n = 0;
-    argv[n++] = (char *)first;
-    va_start(ap, first);
-    const char *w;
-    while ((w = va_arg(ap, const char *)) && n < 31)
-        argv[n++] = (char *)w;
-    va_end(ap);
-    argv[n] = NULL;
-    if (first[0] != '/') {
-        if (find_exe(first, exe, sizeof exe) != 0) {
-            if (out)
-                *out = strdup("");
-            return 127;
-        }
-        argv[0] = exe;
-    }
-    char *err = NULL;
-    int rc = tl_run(argv, NULL, out, &err);
-    if (rc != 0)
-        fprintf(stderr, "# %s %s -> %d: %s\n", first, argv[1] ? argv[1] : "",
-                rc, err ? err : "");
-    free(err);
-    return rc;
-}
 
 static void first_line(char *s)
 {
@@ -121,71 +67,13 @@ static void first_line(char *s)
 static int group_setup(void **state)
 {
     (void)state;
-    g.root = tl_tmpdir("ctr");
-    char conf[PATH_MAX];
-    snprintf(conf, sizeof conf, "%s/containers.conf", g.root);
-    FILE *fp = fopen(conf, "w");
-    if (!fp)
-        return -1;
-    fputs("[containers]\n"
-          "default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n"
-          "[engine]\nruntime = \"runc\"\n",
-          fp);
-    fclose(fp);
-    setenv("CONTAINERS_CONF", conf, 1);
-
-    char podman[PATH_MAX];
-    if (find_exe("podman", podman, sizeof podman) != 0) {
-        snprintf(g.why_no_podman, sizeof g.why_no_podman,
-                 "podman is not installed");
-    } else {
-        char script[PATH_MAX];
-        snprintf(script, sizeof script, "%s/scripts/agent-image.sh",
-                 tl_source_root());
-        char *out = NULL;
-        int rc = run(&out, script, "-c", "podman", "-t", IMAGE,
-                     tl_agent_bin(), NULL);
-        free(out);
-        if (rc != 0) {
-            snprintf(g.why_no_podman, sizeof g.why_no_podman,
-                     "scripts/agent-image.sh failed (%d)", rc);
-        } else {
-            /* Can it run a container at all here? */
-            rc = run(&out, "podman", "run", "--rm", "--ulimit",
-                     "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-                     IMAGE, "clawsweep-agent", "--help", NULL);
-            free(out);
-            if (rc != 0)
-                snprintf(g.why_no_podman, sizeof g.why_no_podman,
-                         "podman cannot run a container here (status %d)",
-                         rc);
-            else
-                snprintf(g.podman, sizeof g.podman, "%s", podman);
-        }
-    }
-    char *out = NULL;
-    if (find_exe("docker", g.docker, sizeof g.docker) != 0)
-        snprintf(g.why_no_docker, sizeof g.why_no_docker,
-                 "no docker CLI (docker --version fails)");
-    else if (run(&out, "docker", "--version", NULL) != 0)
-        snprintf(g.why_no_docker, sizeof g.why_no_docker,
-                 "docker --version fails"), g.docker[0] = '\0';
-    free(out);
-    if (!g.podman[0])
-        printf("# podman tests will skip: %s\n", g.why_no_podman);
-    return 0;
+    return tl_containers_setup(&g, "ctr", IMAGE);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (g.podman[0]) {
-        char *out = NULL;
-        run(&out, "podman", "rmi", "-f", IMAGE, NULL);
-        free(out);
-    }
-    tl_rm_rf(g.root);
-    free(g.root);
+    tl_containers_teardown(&g);
     return 0;
 }
 
@@ -227,12 +115,12 @@ static void remove_install(const char *cli, const char *install)
 {
     char filter[64], *out = NULL;
     snprintf(filter, sizeof filter, "label=clawsweep.install=%s", install);
-    if (run(&out, cli, "ps", "-aq", "--filter", filter, NULL) == 0) {
+    if (tl_run_words(&out, cli, "ps", "-aq", "--filter", filter, NULL) == 0) {
         char *save = NULL;
         for (char *id = strtok_r(out, "\n", &save); id;
              id = strtok_r(NULL, "\n", &save)) {
             char *o2 = NULL;
-            run(&o2, cli, "rm", "-f", "-t", "0", id, NULL);
+            tl_run_words(&o2, cli, "rm", "-f", "-t", "0", id, NULL);
             free(o2);
         }
     }
@@ -275,7 +163,7 @@ static int list_has(fx *f, const char *sid)
 static char *inspect(const char *cli, const char *name)
 {
     char *out = NULL;
-    int rc = run(&out, cli, "inspect", "--format",
+    int rc = tl_run_words(&out, cli, "inspect", "--format",
                  "{{.Name}} {{index .Config.Labels \"clawsweep.install\"}} "
                  "{{index .Config.Labels \"clawsweep.session\"}}",
                  name, NULL);
@@ -344,7 +232,7 @@ static void wake_work_stop(fx *f, const char *cli)
     FMT(filter, "label=clawsweep.session=sess-1");
     char ifilter[64];
     FMT(ifilter, "label=clawsweep.install=%s", f->install);
-    assert_int_equal(run(&out, cli, "ps", "-q", "--filter", ifilter,
+    assert_int_equal(tl_run_words(&out, cli, "ps", "-q", "--filter", ifilter,
                          "--filter", filter, NULL), 0);
     assert_string_equal(out, "");
     free(out);
@@ -501,7 +389,7 @@ static void test_podman_install_isolation(void **state)
     FMT(vol, "%s:/workspace", f->dir);
     char fname[64];
     FMT(fname, "clawsweep-foreign-%d", (int)getpid());
-    int rc = run(&out, "podman", "run", "-d", "--rm", "--name", fname,
+    int rc = tl_run_words(&out, "podman", "run", "-d", "--rm", "--name", fname,
                  "--ulimit", "nofile=1024:1024", "--ulimit",
                  "nproc=1024:1024", "--label",
                  "clawsweep.install=0badf00d", "--label",
@@ -548,7 +436,7 @@ static void test_podman_install_isolation(void **state)
     /* The long ids got valid, distinct names of at most 63 characters. */
     char ifilter[64];
     FMT(ifilter, "label=clawsweep.install=%s", f->install);
-    assert_int_equal(run(&out, "podman", "ps", "--filter", ifilter,
+    assert_int_equal(tl_run_words(&out, "podman", "ps", "--filter", ifilter,
                          "--format", "{{.Names}}", NULL), 0);
     int names = 0;
     char *save = NULL;
@@ -573,7 +461,7 @@ static void test_podman_install_isolation(void **state)
     assert_non_null(info);
     free(info);
     out = NULL;
-    run(&out, "podman", "rm", "-f", "-t", "0", fname, NULL);
+    tl_run_words(&out, "podman", "rm", "-f", "-t", "0", fname, NULL);
     free(out);
 }
 
@@ -730,7 +618,7 @@ static void test_docker_kind_via_podman_service(void **state)
     FMT(host, "%s", uri);
     setenv("DOCKER_HOST", host, 1);
     char *out = NULL;
-    int ok = tl_exists(sock) && run(&out, "docker", "version", NULL) == 0;
+    int ok = tl_exists(sock) && tl_run_words(&out, "docker", "version", NULL) == 0;
     free(out);
     if (ok) {
         f->cfg.runtime.kind = RT_DOCKER;

@@ -367,3 +367,136 @@ int tl_wait_for(int (*cond)(void *), void *arg, int timeout_ms)
     }
     return cond(arg);
 }
+
+int tl_find_exe(const char *name, char *out, size_t outlen)
+{
+    const char *path = getenv("PATH");
+    char buf[8192];
+    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
+    char *save = NULL;
+    for (char *d = strtok_r(buf, ":", &save); d;
+         d = strtok_r(NULL, ":", &save)) {
+        if (snprintf(out, outlen, "%s/%s", d, name) < (int)outlen &&
+            access(out, X_OK) == 0)
+            return 0;
+    }
+    out[0] = '\0';
+    return -1;
+}
+
+void tl_note(const char *heading, const char *text)
+{
+    printf("# %s\n", heading);
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("#   %.*s\n", len, p);
+        p += len + (nl != NULL);
+    }
+}
+
+int tl_run_words(char **out, const char *first, ...)
+{
+    char *argv[40];
+    char exe[PATH_MAX];
+    va_list ap;
+    int n = 0;
+    argv[n++] = (char *)first;
+    va_start(ap, first);
+    const char *w;
+    while ((w = va_arg(ap, const char *)) && n < 39)
+        argv[n++] = (char *)w;
+    va_end(ap);
+    argv[n] = NULL;
+    if (first[0] != '/') {
+        if (tl_find_exe(first, exe, sizeof exe) != 0) {
+            if (out)
+                *out = strdup("");
+            return 127;
+        }
+        argv[0] = exe;
+    }
+    char *err = NULL;
+    int rc = tl_run(argv, NULL, out, &err);
+    if (rc != 0) {
+        char h[PATH_MAX + 64];
+        snprintf(h, sizeof h, "%s %s -> %d:", first, argv[1] ? argv[1] : "",
+                 rc);
+        tl_note(h, err);
+    }
+    free(err);
+    return rc;
+}
+
+int tl_containers_setup(tl_containers *c, const char *tag, const char *image)
+{
+    memset(c, 0, sizeof *c);
+    c->root = tl_tmpdir(tag);
+    snprintf(c->image, sizeof c->image, "%s", image);
+    char conf[PATH_MAX];
+    snprintf(conf, sizeof conf, "%s/containers.conf", c->root);
+    FILE *fp = fopen(conf, "w");
+    if (!fp)
+        return -1;
+    fputs("[containers]\n"
+          "default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n"
+          "[engine]\nruntime = \"runc\"\n",
+          fp);
+    fclose(fp);
+    setenv("CONTAINERS_CONF", conf, 1);
+
+    char podman[PATH_MAX], *out = NULL;
+    if (tl_find_exe("podman", podman, sizeof podman) != 0) {
+        snprintf(c->why_no_podman, sizeof c->why_no_podman,
+                 "podman is not installed");
+    } else {
+        char script[PATH_MAX];
+        snprintf(script, sizeof script, "%s/scripts/agent-image.sh",
+                 tl_source_root());
+        int rc = tl_run_words(&out, script, "-c", "podman", "-t", c->image,
+                              tl_agent_bin(), NULL);
+        free(out);
+        if (rc != 0) {
+            snprintf(c->why_no_podman, sizeof c->why_no_podman,
+                     "scripts/agent-image.sh failed (%d)", rc);
+        } else {
+            /* Can it run a container at all here? */
+            rc = tl_run_words(&out, "podman", "run", "--rm", "--ulimit",
+                              "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+                              c->image, "clawsweep-agent", "--help", NULL);
+            free(out);
+            if (rc != 0)
+                snprintf(c->why_no_podman, sizeof c->why_no_podman,
+                         "podman cannot run a container here (status %d)",
+                         rc);
+            else
+                snprintf(c->podman, sizeof c->podman, "%s", podman);
+        }
+    }
+    if (tl_find_exe("docker", c->docker, sizeof c->docker) != 0) {
+        snprintf(c->why_no_docker, sizeof c->why_no_docker,
+                 "no docker CLI on PATH");
+    } else if (tl_run_words(&out, "docker", "--version", NULL) != 0) {
+        snprintf(c->why_no_docker, sizeof c->why_no_docker,
+                 "docker --version fails");
+        c->docker[0] = '\0';
+        free(out);
+    } else {
+        free(out);
+    }
+    if (!c->podman[0])
+        printf("# podman tests will skip: %s\n", c->why_no_podman);
+    return 0;
+}
+
+void tl_containers_teardown(tl_containers *c)
+{
+    if (c->podman[0]) {
+        char *out = NULL;
+        tl_run_words(&out, "podman", "rmi", "-f", c->image, NULL);
+        free(out);
+    }
+    tl_rm_rf(c->root);
+    free(c->root);
+    c->root = NULL;
+}

@@ -70,4 +70,29 @@ int tl_pid_alive(long pid);
 /* Poll cond every 50 ms up to timeout_ms; returns 1 when it became true. */
 int tl_wait_for(int (*cond)(void *), void *arg, int timeout_ms);
 
+/* PATH lookup: 0 and the full path in out, or -1. */
+int tl_find_exe(const char *name, char *out, size_t outlen);
+/* Run a command given as words, NULL-ended (the first resolved on PATH
+ * unless it is a path); its status (127 when not found), stdout in *out
+ * when out is not NULL. A failure is printed as TAP comment lines. */
+int tl_run_words(char **out, const char *first, ...);
+/* Print text as TAP comment lines under a heading. */
+void tl_note(const char *heading, const char *text);
+
+/* What the container tests can use here. tl_containers_setup writes a
+ * containers.conf (runc, lowered ulimits: what podman needs on this kind
+ * of host) and points CONTAINERS_CONF at it, builds the agent image under
+ * the given tag with scripts/agent-image.sh, and checks that podman can
+ * run it. podman/docker are "" when unusable, with the reason beside. */
+typedef struct {
+    char *root;            /* scratch dir for the whole run */
+    char image[128];
+    char podman[4096];
+    char docker[4096];
+    char why_no_podman[512];
+    char why_no_docker[512];
+} tl_containers;
+int tl_containers_setup(tl_containers *c, const char *tag, const char *image);
+void tl_containers_teardown(tl_containers *c);
+
 #endif
