@@ -37,16 +37,6 @@ typedef struct {
 
 static int hostile_inputs; /* counted for the README figures */
 
-static void ack(const char *out_db, const char *id, const char *status,
-                const char *changed)
-{
-    char *sql = sqlite3_mprintf("INSERT OR REPLACE INTO processing_ack VALUES "
-                                "(%Q, %Q, %Q)",
-                                id, status, changed);
-    tl_sql(out_db, sql);
-    sqlite3_free(sql);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -62,7 +52,7 @@ static int setup(void **state)
     tl_session_file(f->healthy_out, sizeof f->healthy_out, f->data, "ag-1",
                     "sess-zz", "outbound.db");
     tl_add_message(f->healthy_in, "h-1", "chat", NULL, 0);
-    ack(f->healthy_out, "h-1", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(f->healthy_out, "h-1", "processing", "2026-01-01 00:00:00");
     *state = f;
     return 0;
 }
@@ -140,7 +130,7 @@ static void broken_session(fixture *f, const char *sid, char *dir)
     snprintf(in, sizeof in, "%s/inbound.db", dir);
     snprintf(out, sizeof out, "%s/outbound.db", dir);
     tl_add_message(in, "b-1", "chat", NULL, 0);
-    ack(out, "b-1", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(out, "b-1", "processing", "2026-01-01 00:00:00");
 }
 
 static char *sha_of(const char *path)
@@ -225,9 +215,9 @@ static void wrong_schema(void **state)
                "1, 'c'),"
                "('t-null-status', 12, 'chat', 'x', NULL, NULL, NULL, NULL, "
                "0, 1, 'c')");
-    ack(out, "t-abc", "processing", "not a time");
-    ack(out, "t-blob", "processing", "2026-01-01 00:00:00");
-    ack(out, "t-int-after", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(out, "t-abc", "processing", "not a time");
+    tl_add_ack(out, "t-blob", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(out, "t-int-after", "processing", "2026-01-01 00:00:00");
     tl_sql(out, "INSERT INTO processing_ack VALUES (X'00', 'processing', "
                 "X'01'); INSERT INTO processing_ack VALUES (NULL, "
                 "'processing', 5)");
@@ -292,7 +282,7 @@ static void files_that_are_dirs_symlinks_fifos(void **state)
                     "KEY, status TEXT NOT NULL, status_changed TEXT NOT "
                     "NULL);");
     tl_add_message(outside, "b-1", "chat", NULL, 0);
-    ack(outside, "b-1", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(outside, "b-1", "processing", "2026-01-01 00:00:00");
     char *sum_before = sha_of(outside);
 
     static const char *const files[] = {"inbound.db", "outbound.db",
@@ -343,7 +333,7 @@ static void session_folder_is_a_symlink(void **state)
     tl_sql(in, SCHEMA_INBOUND);
     tl_sql(out, SCHEMA_OUTBOUND);
     tl_add_message(in, "l-1", "chat", NULL, 0);
-    ack(out, "l-1", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(out, "l-1", "processing", "2026-01-01 00:00:00");
     tl_sql(f->v2, "INSERT INTO sessions (id, agent_group_id, status, "
                   "created_at) VALUES ('sess-link', 'ag-1', 'active', "
                   "'2026-01-01')");
@@ -429,7 +419,7 @@ static void ten_megabyte_message(void **state)
                "printf('%.*c', 10485760, 'x')),"
                "('big-claim', 4, 'chat', '2026-01-01 00:00:00', 'pending', "
                "NULL, 'big-claim', printf('%.*c', 10485760, 'y'))");
-    ack(out, "big-claim", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(out, "big-claim", "processing", "2026-01-01 00:00:00");
     hostile_inputs++;
     char *err = NULL;
     int rc = sweep(f, &err, NULL);
@@ -503,7 +493,7 @@ static void ids_with_dots_slashes_spaces_quotes_newlines(void **state)
     }
     /* a message id with every bad character is only data: it is reset */
     tl_add_message(f->healthy_in, "m/../x 'q\"\nnl", "chat", NULL, 0);
-    ack(f->healthy_out, "m/../x 'q\"\nnl", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(f->healthy_out, "m/../x 'q\"\nnl", "processing", "2026-01-01 00:00:00");
     hostile_inputs++;
     char *err = NULL;
     assert_int_equal(sweep(f, &err, NULL), 1);

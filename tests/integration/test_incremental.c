@@ -21,6 +21,36 @@
 #include "timefmt.h"
 #include "tz.h"
 
+/* A sweep context on a data dir, as the daemon holds one. */
+typedef struct {
+    cs_config cfg;
+    tz_info *tz;
+    runtime *rt;
+    journal *j;
+    sweep_ctx *ctx;
+} engine;
+
+static void engine_open(engine *e, const char *data)
+{
+    char err[1024];
+    log_setup(LOG_ERROR, LOG_TEXT);
+    config_defaults(&e->cfg);
+    snprintf(e->cfg.data_dir, sizeof e->cfg.data_dir, "%s", data);
+    assert_int_equal(config_finish(&e->cfg, err, sizeof err), 0);
+    assert_int_equal(tz_load("UTC", &e->tz, err, sizeof err), 0);
+    assert_int_equal(runtime_open(&e->cfg, &e->rt, err, sizeof err), 0);
+    assert_int_equal(journal_open(e->cfg.data_dir, 0, &e->j, err, sizeof err), 0);
+    assert_int_equal(sweep_ctx_new(&e->cfg, e->rt, e->tz, e->j, &e->ctx), 0);
+}
+
+static void engine_close(engine *e)
+{
+    sweep_ctx_free(e->ctx);
+    journal_close(e->j);
+    runtime_close(e->rt);
+    tz_free(e->tz);
+}
+
 static size_t tick(sweep_ctx *ctx, size_t *skipped)
 {
     tick_opts o = {.incremental = 1, .now_ms = clock_now_ms()};
@@ -45,20 +75,9 @@ static void changes_are_never_taken_for_swept(void **state)
     tl_sql(out, "INSERT INTO processing_ack VALUES ('m-1', 'completed', "
                 "'2026-01-01 00:00:00')");
 
-    log_setup(LOG_ERROR, LOG_TEXT);
-    cs_config cfg;
-    char err[1024];
-    config_defaults(&cfg);
-    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
-    assert_int_equal(config_finish(&cfg, err, sizeof err), 0);
-    tz_info *tz;
-    runtime *rt;
-    journal *j;
-    sweep_ctx *ctx;
-    assert_int_equal(tz_load("UTC", &tz, err, sizeof err), 0);
-    assert_int_equal(runtime_open(&cfg, &rt, err, sizeof err), 0);
-    assert_int_equal(journal_open(cfg.data_dir, 0, &j, err, sizeof err), 0);
-    assert_int_equal(sweep_ctx_new(&cfg, rt, tz, j, &ctx), 0);
+    engine e;
+    engine_open(&e, data);
+    sweep_ctx *ctx = e.ctx;
 
     size_t skipped;
     assert_int_equal(tick(ctx, &skipped), 1); /* first sight: swept */
@@ -74,10 +93,7 @@ static void changes_are_never_taken_for_swept(void **state)
     assert_int_equal(tick(ctx, &skipped), 1);
     assert_int_equal(tick(ctx, &skipped), 0);
 
-    sweep_ctx_free(ctx);
-    journal_close(j);
-    runtime_close(rt);
-    tz_free(tz);
+    engine_close(&e);
     tl_rm_rf(data);
     free(data);
 }
@@ -98,20 +114,9 @@ static void observe_journals_each_change_once(void **state)
     tl_sql(out, "INSERT INTO processing_ack VALUES ('m-1', 'processing', "
                 "'2026-01-01 00:00:00')");
 
-    log_setup(LOG_ERROR, LOG_TEXT);
-    cs_config cfg;
-    char err[1024];
-    config_defaults(&cfg);
-    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
-    assert_int_equal(config_finish(&cfg, err, sizeof err), 0);
-    tz_info *tz;
-    runtime *rt;
-    journal *j;
-    sweep_ctx *ctx;
-    assert_int_equal(tz_load("UTC", &tz, err, sizeof err), 0);
-    assert_int_equal(runtime_open(&cfg, &rt, err, sizeof err), 0);
-    assert_int_equal(journal_open(cfg.data_dir, 0, &j, err, sizeof err), 0);
-    assert_int_equal(sweep_ctx_new(&cfg, rt, tz, j, &ctx), 0);
+    engine e;
+    engine_open(&e, data);
+    sweep_ctx *ctx = e.ctx;
 
     for (int i = 0; i < 3; i++) { /* full ticks: every session swept */
         tick_opts o = {.dry_run = 1, .journal_would = 1, .now_ms = clock_now_ms()};
@@ -140,10 +145,7 @@ static void observe_journals_each_change_once(void **state)
     assert_int_equal(tl_int(state_db, "SELECT count(*) FROM events WHERE kind = "
                                       "'would-recur'"), 1);
 
-    sweep_ctx_free(ctx);
-    journal_close(j);
-    runtime_close(rt);
-    tz_free(tz);
+    engine_close(&e);
     tl_rm_rf(data);
     free(data);
 }

@@ -74,16 +74,6 @@ static int sweep(fixture *f, char **out, char **err, const char *arg1,
     return tl_run(argv, env, out, err);
 }
 
-static void ack(const char *out_db, const char *id, const char *status,
-                const char *changed)
-{
-    char *sql = sqlite3_mprintf("INSERT OR REPLACE INTO processing_ack VALUES "
-                                "(%Q, %Q, %Q)",
-                                id, status, changed);
-    tl_sql(out_db, sql);
-    sqlite3_free(sql);
-}
-
 static void ack_sync_completes_pending_and_failed(void **state)
 {
     fixture *f = *state;
@@ -93,9 +83,9 @@ static void ack_sync_completes_pending_and_failed(void **state)
     tl_add_message(f->in, "m-paused", "chat", future, 0);
     tl_sql(f->in, "UPDATE messages_in SET status = 'failed' WHERE id = 'm-failed';"
                   "UPDATE messages_in SET status = 'paused' WHERE id = 'm-paused'");
-    ack(f->out, "m-done", "completed", "2026-01-01 00:00:00");
-    ack(f->out, "m-failed", "failed", "2026-01-01 00:00:00");
-    ack(f->out, "m-paused", "completed", "2026-01-01 00:00:00");
+    tl_add_ack(f->out, "m-done", "completed", "2026-01-01 00:00:00");
+    tl_add_ack(f->out, "m-failed", "failed", "2026-01-01 00:00:00");
+    tl_add_ack(f->out, "m-paused", "completed", "2026-01-01 00:00:00");
     char *out = NULL;
     assert_int_equal(sweep(f, &out, NULL, NULL, NULL), 0);
     char *s = tl_text(f->in, "SELECT status FROM messages_in WHERE id = 'm-done'");
@@ -121,12 +111,12 @@ static void orphan_claims_reset_with_backoff(void **state)
     tl_add_message(f->in, "m-done", "chat", NULL, 0);
     tl_sql(f->in, "UPDATE messages_in SET status = 'completed' WHERE id = 'm-done'");
     const char *old = "2026-01-01 00:00:00";
-    ack(f->out, "m-1", "processing", old);
-    ack(f->out, "m-2", "processing", old);
-    ack(f->out, "m-5", "processing", old);
-    ack(f->out, "m-future", "processing", old);
-    ack(f->out, "m-done", "processing", old);
-    ack(f->out, "ghost", "processing", old);
+    tl_add_ack(f->out, "m-1", "processing", old);
+    tl_add_ack(f->out, "m-2", "processing", old);
+    tl_add_ack(f->out, "m-5", "processing", old);
+    tl_add_ack(f->out, "m-future", "processing", old);
+    tl_add_ack(f->out, "m-done", "processing", old);
+    tl_add_ack(f->out, "ghost", "processing", old);
     tl_sql(f->out, "INSERT INTO container_state VALUES (1, 'Bash', 5000, "
                    "'2026-01-01 00:00:00', '2026-01-01 00:00:00')");
     int64_t before = tl_now_ms();
@@ -175,8 +165,8 @@ static void dry_run_changes_no_byte(void **state)
     fixture *f = *state;
     tl_add_message(f->in, "m-1", "chat", NULL, 0);
     tl_add_message(f->in, "m-5", "chat", NULL, 5);
-    ack(f->out, "m-1", "processing", "2026-01-01 00:00:00");
-    ack(f->out, "m-5", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(f->out, "m-1", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(f->out, "m-5", "processing", "2026-01-01 00:00:00");
     tl_sql(f->in, "UPDATE messages_in SET recurrence = '0 9 * * *', status = "
                   "'completed' WHERE id = 'm-1'");
     char *list_before = NULL, *list_after = NULL;
@@ -270,7 +260,7 @@ static void bad_sessions_do_not_stop_the_tick(void **state)
     char closed_in[PATH_MAX];
     snprintf(closed_in, sizeof closed_in, "%s/inbound.db", dir);
     tl_add_message(closed_in, "c-1", "chat", NULL, 0);
-    ack(strcat(dir, "/outbound.db"), "c-1", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(strcat(dir, "/outbound.db"), "c-1", "processing", "2026-01-01 00:00:00");
     char v2[PATH_MAX];
     snprintf(v2, sizeof v2, "%s/v2.db", f->data);
     tl_sql(v2, "INSERT INTO sessions (id, agent_group_id, status, created_at) VALUES "
@@ -280,7 +270,7 @@ static void bad_sessions_do_not_stop_the_tick(void **state)
                "('sess $(touch pwned)', 'ag;rm -rf', 'active', '2026-01-01')");
     /* the healthy session still gets its orphan claim reset */
     tl_add_message(f->in, "m-1", "chat", NULL, 0);
-    ack(f->out, "m-1", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(f->out, "m-1", "processing", "2026-01-01 00:00:00");
 
     char *err = NULL;
     assert_int_equal(sweep(f, NULL, &err, NULL, NULL), 1);
@@ -304,7 +294,7 @@ static void locked_db_is_skipped_after_busy_timeout(void **state)
     tl_add_session(f->data, "ag-1", "sess-locked", "active", 1, dir);
     snprintf(locked_in, sizeof locked_in, "%s/inbound.db", dir);
     tl_add_message(f->in, "m-1", "chat", NULL, 0);
-    ack(f->out, "m-1", "processing", "2026-01-01 00:00:00");
+    tl_add_ack(f->out, "m-1", "processing", "2026-01-01 00:00:00");
     /* another process holds an exclusive lock on sess-locked's inbound.db */
     pid_t pid = fork();
     if (pid == 0) {

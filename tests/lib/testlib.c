@@ -194,6 +194,20 @@ void tl_add_message(const char *inbound, const char *id, const char *kind,
     sqlite3_close(db);
 }
 
+void tl_add_ack(const char *outbound, const char *id, const char *status,
+                const char *status_changed)
+{
+    sqlite3 *db = open_db(outbound);
+    char *sql = sqlite3_mprintf("INSERT OR REPLACE INTO processing_ack VALUES "
+                                "(%Q, %Q, %Q)",
+                                id, status, status_changed);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        die("add ack", msg);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+}
+
 void tl_set_mtime(const char *path, int64_t ms)
 {
     struct timespec ts[2];

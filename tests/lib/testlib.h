@@ -44,6 +44,10 @@ void tl_session_file(char *out, size_t outlen, const char *data,
 void tl_add_message(const char *inbound, const char *id, const char *kind,
                     const char *process_after, int tries);
 
+/* Insert or replace a processing_ack row in an outbound.db. */
+void tl_add_ack(const char *outbound, const char *id, const char *status,
+                const char *status_changed);
+
 /* Set a file's mtime to ms since epoch (utimensat). */
 void tl_set_mtime(const char *path, int64_t ms);
 void tl_touch(const char *path);
