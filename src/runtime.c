@@ -233,10 +233,17 @@ static void pick_tz(const cs_config *cfg, char *out, size_t outlen)
 
 /* ---- spawning -------------------------------------------------------- */
 
-/* The child's side of rt_spawn: only async-signal-safe calls. */
+/* The child's side of rt_spawn: only async-signal-safe calls. go and
+ * report are the child's ends of the two pipes; the parent's ends must be
+ * closed here first, or the child would hold the write end of its own
+ * gate and never see EOF when its parent dies before opening it. */
 static void spawn_child(const char *path, char *const argv[],
-                        const rt_spawn_opts *o, int go, int report)
+                        const rt_spawn_opts *o, const int go[2],
+                        const int report[2])
 {
+    if (go[1] >= 0)
+        close(go[1]);
+    close(report[0]);
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -256,10 +263,10 @@ static void spawn_child(const char *path, char *const argv[],
          (!o->cwd || chdir(o->cwd) == 0);
     for (int fd = 0; ok && fd <= 2; fd++) /* dup2 onto itself keeps CLOEXEC */
         ok = fcntl(fd, F_SETFD, 0) == 0;
-    if (ok && go >= 0) {
+    if (ok && go[0] >= 0) {
         char byte;
         ssize_t n;
-        while ((n = read(go, &byte, 1)) < 0 && errno == EINTR)
+        while ((n = read(go[0], &byte, 1)) < 0 && errno == EINTR)
             ;
         if (n != 1)
             _exit(127); /* the parent died before recording us */
@@ -267,7 +274,7 @@ static void spawn_child(const char *path, char *const argv[],
     if (ok)
         execve(path, argv, o->envp ? o->envp : environ);
     int code = errno;
-    ssize_t ignored = write(report, &code, sizeof code);
+    ssize_t ignored = write(report[1], &code, sizeof code);
     (void)ignored;
     _exit(127);
 }
@@ -296,7 +303,7 @@ int rt_spawn(const char *path, char *const argv[], const rt_spawn_opts *o,
     }
     pid_t c = fork();
     if (c == 0)
-        spawn_child(path, argv, o, go[0], report[1]);
+        spawn_child(path, argv, o, go, report);
     int saved = errno;
     close(report[1]);
     if (go[0] >= 0)

@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "runtime.h"
+#include "runtime_impl.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -698,9 +699,42 @@ static void test_exec_start_fails(void **state)
     assert_non_null(strstr(err, "timed out"));
 }
 
+/* A child held at its gate exits, never running its program, when the
+ * process that spawned it dies before opening the gate (a sweep killed
+ * between starting an agent and recording it). */
+static void test_gated_child_dies_with_parent(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t helper = fork();
+    if (helper == 0) {
+        rt_gate gate;
+        pid_t kid;
+        char err[256];
+        char *argv[] = {"/bin/sleep", "30", NULL};
+        rt_spawn_opts so = {NULL, -1, -1, 1, 0, NULL, &gate};
+        if (rt_spawn("/bin/sleep", argv, &so, &kid, err, sizeof err) != 0)
+            _exit(1);
+        ssize_t w = write(p[1], &kid, sizeof kid);
+        _exit(w == (ssize_t)sizeof kid ? 0 : 1); /* dies, gate unopened */
+    }
+    close(p[1]);
+    pid_t kid = 0;
+    assert_int_equal(read(p[0], &kid, sizeof kid), (ssize_t)sizeof kid);
+    close(p[0]);
+    int st;
+    assert_int_equal(waitpid(helper, &st, 0), helper);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    for (int i = 0; i < 200 && tl_pid_alive(kid); i++)
+        usleep(10 * 1000);
+    assert_false(tl_pid_alive(kid));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gated_child_dies_with_parent),
         cmocka_unit_test_setup_teardown(test_real_agent_lifecycle, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pidfile_starttime_mismatch,
