@@ -42,12 +42,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "closeq.h"
 #include "log.h"
 #include "safefs.h"
 #include "util.h"
 
 #define DAY_MS 86400000LL
 #define MARK_DEPTH 128
+/* Threads closing removed files (closeq.h). They sleep on the device, not
+ * the CPU, so more threads than cores help: on a 2-vCPU VM with discard,
+ * 4 threads made a real run 2.5x faster, 8 about 3.5x, 16 and 32 no more
+ * (bench/cleanup, 200,000 entries). */
+#define CLOSE_THREADS 8
 
 static const char *const type_names[JT_COUNT] = {
     "transcripts", "debug",  "todos",      "telemetry",      "group_logs",
@@ -98,6 +104,7 @@ typedef struct {
     sfs_dir data;
     idset v1_active;    /* STORE sessions.session_id */
     idset v2_sessions;  /* v2.db sessions.id (orphan check) */
+    closeq *cq;         /* last closes of removed files (real runs) */
 } jctx;
 
 static int wanted(const jctx *j, janitor_type t)
@@ -342,7 +349,7 @@ static void take_file(jctx *j, janitor_type t, const sfs_entry *e)
         return;
     }
     hook(j, t, e->path, bytes);
-    int rc = sfs_remove_file(e->dirfd, e->name, &e->st);
+    int rc = sfs_remove_file(e->dirfd, e->name, &e->st, j->cq);
     if (rc == SFS_OK)
         report(j, t, e->path, bytes, NULL);
     else if (rc == SFS_CHANGED || rc == SFS_LOCKED)
@@ -363,7 +370,7 @@ static void take_tree(jctx *j, janitor_type t, const sfs_dir *parent,
     if (!archive)
         hook(j, t, path, bytes);
     uint64_t freed = 0;
-    int rc = sfs_remove_tree(parent, name, newest, &freed);
+    int rc = sfs_remove_tree(parent, name, newest, &freed, j->cq);
     if (rc == SFS_OK || (rc == SFS_KEPT && freed > 0))
         report(j, t, path, freed, archive);
     if (rc == SFS_KEPT)
@@ -395,7 +402,7 @@ static int files_visit(void *ctx, const sfs_entry *e, int when)
     if (when == SFS_VISIT_DIR_POST) {
         if (!j->o->dry_run && e->depth < MARK_DEPTH &&
             f->mark[e->depth] != f->removed)
-            unlinkat(e->dirfd, e->name, AT_REMOVEDIR); /* only if empty */
+            sfs_remove_dir(e->dirfd, e->name, j->cq); /* only if empty */
         return 0;
     }
     j->rep->scanned++;
@@ -968,6 +975,8 @@ int janitor_run(const cs_config *cfg, const janitor_opts *o,
         return -1;
     }
 
+    if (!o->dry_run)
+        j.cq = closeq_start(CLOSE_THREADS);
     if (o->types & V1_TYPES)
         clean_v1(&j);
     if (o->types & ((1u << JT_TRANSCRIPTS) | (1u << JT_INBOX) |
@@ -977,6 +986,7 @@ int janitor_run(const cs_config *cfg, const janitor_opts *o,
         clean_group_logs(&j);
     if (wanted(&j, JT_AGENT_LOGS))
         clean_agent_logs(&j);
+    closeq_finish(j.cq); /* the space is free when the pass says so */
 
     log_info(o->dry_run ? "cleanup dry run done" : "cleanup done",
              "entries=%llu bytes=%llu scanned=%llu kept_changed=%llu "

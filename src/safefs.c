@@ -14,6 +14,10 @@
  * that inode, and only then unlinkat. A symlink cannot be opened without
  * following it, so it is compared by lstat alone. Anything that is neither
  * a regular file nor a symlink is never removed.
+ *
+ * The descriptor held through the unlinkat (and one opened on a directory
+ * before its rmdir) goes to a closeq when the caller gives one: the last
+ * close is where the filesystem frees the blocks, see closeq.h.
  */
 #include "safefs.h"
 
@@ -227,7 +231,8 @@ static int same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int sfs_remove_file(int dirfd, const char *name, const struct stat *sel)
+int sfs_remove_file(int dirfd, const char *name, const struct stat *sel,
+                    closeq *cq)
 {
     struct stat now;
     if (S_ISLNK(sel->st_mode)) {
@@ -265,7 +270,23 @@ int sfs_remove_file(int dirfd, const char *name, const struct stat *sel)
             rc = errno == ENOENT ? SFS_GONE : SFS_ERR;
     }
     int e = errno;
-    close(fd); /* releases our lock */
+    if (rc == SFS_OK)
+        closeq_push(cq, fd); /* frees the blocks, and releases our lock */
+    else
+        close(fd);
+    errno = e;
+    return rc;
+}
+
+int sfs_remove_dir(int dirfd, const char *name, closeq *cq)
+{
+    /* Not opened (a symlink, no permission): rmdir frees it inline. */
+    int fd = openat(dirfd, name,
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int rc = unlinkat(dirfd, name, AT_REMOVEDIR);
+    int e = errno;
+    if (fd >= 0)
+        closeq_push(cq, fd);
     errno = e;
     return rc;
 }
@@ -310,6 +331,7 @@ int sfs_measure_tree(const sfs_dir *parent, const char *name,
 
 typedef struct {
     const struct timespec *max;
+    closeq *cq;
     uint64_t freed;
     int kept;
 } remove_ctx;
@@ -320,8 +342,7 @@ static int remove_visit(void *ctx, const sfs_entry *e, int when)
     if (when == SFS_VISIT_DIR_PRE)
         return 0;
     if (when == SFS_VISIT_DIR_POST) {
-        if (unlinkat(e->dirfd, e->name, AT_REMOVEDIR) != 0 &&
-            errno != ENOENT)
+        if (sfs_remove_dir(e->dirfd, e->name, r->cq) != 0 && errno != ENOENT)
             r->kept++;
         return 0;
     }
@@ -329,7 +350,7 @@ static int remove_visit(void *ctx, const sfs_entry *e, int when)
         r->kept++;
         return 0;
     }
-    int rc = sfs_remove_file(e->dirfd, e->name, &e->st);
+    int rc = sfs_remove_file(e->dirfd, e->name, &e->st, r->cq);
     if (rc == SFS_OK) {
         if (S_ISREG(e->st.st_mode))
             r->freed += (uint64_t)e->st.st_size;
@@ -340,7 +361,8 @@ static int remove_visit(void *ctx, const sfs_entry *e, int when)
 }
 
 int sfs_remove_tree(const sfs_dir *parent, const char *name,
-                    const struct timespec *max_mtime, uint64_t *freed)
+                    const struct timespec *max_mtime, uint64_t *freed,
+                    closeq *cq)
 {
     sfs_dir d;
     int fd;
@@ -351,13 +373,13 @@ int sfs_remove_tree(const sfs_dir *parent, const char *name,
         return rc;
     d.fd = fd;
     d.dev = st.st_dev;
-    remove_ctx r = {.max = max_mtime, .freed = 0, .kept = 0};
+    remove_ctx r = {.max = max_mtime, .cq = cq, .freed = 0, .kept = 0};
     rc = sfs_walk(&d, name, remove_visit, &r);
     sfs_close(&d);
     *freed = r.freed;
     if (rc != 0)
         return SFS_ERR;
-    if (unlinkat(parent->fd, name, AT_REMOVEDIR) != 0) {
+    if (sfs_remove_dir(parent->fd, name, cq) != 0) {
         if (errno == ENOENT)
             return r.kept ? SFS_KEPT : SFS_OK;
         return errno == ENOTEMPTY || errno == EEXIST ? SFS_KEPT : SFS_ERR;

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "closeq.h"
+
 /* Results of the calls below (negative = failure). */
 enum {
     SFS_OK = 0,
@@ -67,8 +69,14 @@ int sfs_walk(const sfs_dir *root, const char *path, sfs_visit_fn fn,
              void *ctx);
 
 /* Remove regular file or symlink name in dirfd if it is still exactly the
- * file described by sel and not flock'ed by anyone. */
-int sfs_remove_file(int dirfd, const char *name, const struct stat *sel);
+ * file described by sel and not flock'ed by anyone. The descriptor that
+ * held the flock is closed through cq (NULL: inline). */
+int sfs_remove_file(int dirfd, const char *name, const struct stat *sel,
+                    closeq *cq);
+
+/* rmdir name in dirfd (only an empty real directory goes), its last close
+ * through cq. 0, or -1 with errno as unlinkat sets it. */
+int sfs_remove_dir(int dirfd, const char *name, closeq *cq);
 
 /* Size (bytes of regular files) and newest mtime of a tree (the directory
  * name in parent, itself included). */
@@ -81,7 +89,8 @@ int sfs_measure_tree(const sfs_dir *parent, const char *name,
  * regular files removed. SFS_OK when all went, SFS_KEPT when something
  * stayed, SFS_GONE, SFS_NOTDIR, SFS_XDEV or SFS_ERR. */
 int sfs_remove_tree(const sfs_dir *parent, const char *name,
-                    const struct timespec *max_mtime, uint64_t *freed);
+                    const struct timespec *max_mtime, uint64_t *freed,
+                    closeq *cq);
 
 /* Milliseconds since the epoch of a stat's mtime. */
 int64_t sfs_mtime_ms(const struct stat *st);
