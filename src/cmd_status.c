@@ -244,6 +244,7 @@ int cmd_status(const cs_config *cfg, int argc, char **argv)
     strset running = {0};
     int known = 0;
     if (runtime_open(cfg, &rt, err, sizeof err) == 0) {
+        runtime_read_only(rt);
         known = runtime_list(rt, &running) == 0;
         strset_sort(&running);
     } else {

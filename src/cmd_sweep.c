@@ -93,6 +93,8 @@ int cmd_sweep(const cs_config *cfg, int argc, char **argv)
         fprintf(stderr, "clawsweep: runtime: %s\n", err);
         goto out;
     }
+    if (dry)
+        runtime_read_only(rt);
     if (journal_open(cfg->data_dir, dry, &j, err, sizeof err) != 0) {
         fprintf(stderr, "clawsweep: state: %s\n", err);
         goto out;

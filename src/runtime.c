@@ -741,6 +741,11 @@ fail:
     return -1;
 }
 
+void runtime_read_only(runtime *rt)
+{
+    rt->read_only = 1;
+}
+
 void runtime_close(runtime *rt)
 {
     if (!rt)

@@ -28,6 +28,11 @@ int runtime_open(const cs_config *cfg, runtime **out, char *err,
                  size_t errlen);
 void runtime_close(runtime *rt);
 
+/* From now on, runtime_list leaves the runtime's own bookkeeping as it
+ * is (the process runtime removes stale pid files as it lists): for
+ * `status` and dry runs, which promise to change nothing. */
+void runtime_read_only(runtime *rt);
+
 /* Fill *running with the session ids of every agent of this install that
  * runs now (one CLI call for containers). Returns 0, or -1 = unknown
  * (logged; the caller must then neither start, stop nor reset). */

@@ -37,6 +37,7 @@ struct runtime {
     char **start_cmd, **stop_cmd, **list_cmd; /* exec templates */
     const char *cli;          /* "docker" / "podman" */
     char install[9];          /* 8 hex of sha1(realpath(data_dir)) */
+    int read_only;            /* list without tidying (runtime_read_only) */
 };
 
 extern const runtime_ops runtime_process_ops;

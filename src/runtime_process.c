@@ -30,8 +30,9 @@
  * crash test, which kills sweeps at random instants).
  *
  * A pid file is removed only after checking that it is still the very file
- * we read (same inode), so a reader such as `status` never deletes the pid
- * file of an agent the daemon started a moment later.
+ * we read (same inode), so a listing never deletes the pid file of an
+ * agent the daemon started a moment later. `status` and dry runs list read
+ * only (runtime_read_only) and remove nothing at all.
  */
 #include "runtime_impl.h"
 
@@ -165,7 +166,7 @@ static void remove_pidfile(const char *path, const pidrec *r)
 }
 
 /* State of a session's agent: 1 running (r filled), 0 not running (a
- * stale pid file is removed), -1 unknown. */
+ * stale pid file is removed, unless read only), -1 unknown. */
 static int session_state(const runtime *rt, const char *sid, pidrec *r)
 {
     char path[PATH_MAX];
@@ -177,17 +178,37 @@ static int session_state(const runtime *rt, const char *sid, pidrec *r)
     if (got < 0) {
         struct stat st;
         /* Malformed content can never name a live agent: drop it. */
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+        if (!rt->read_only && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
             remove_pidfile(path, NULL);
         return 0;
     }
     int alive = proc_alive(r->pid, r->start);
-    if (alive == 0) {
+    if (alive == 0 && !rt->read_only) {
         log_debug("removing stale pid file", "session=%s pid=%d", sid,
                   (int)r->pid);
         remove_pidfile(path, r);
     }
     return alive;
+}
+
+/* write_file_atomic's "<sid>.pid.tmp.<writer pid>" left by a sweep
+ * killed mid-write: removed once its writer is gone (a live writer, or a
+ * reused pid, keeps it until a later look). */
+static void drop_leftover_tmp(const runtime *rt, DIR *d, const char *name)
+{
+    const char *tag = strstr(name, ".pid.tmp.");
+    if (!tag || rt->read_only)
+        return;
+    char *end;
+    errno = 0;
+    long writer = strtol(tag + 9, &end, 10);
+    if (errno || *end || end == tag + 9 || writer <= 1)
+        return;
+    if (kill((pid_t)writer, 0) == 0 || errno != ESRCH)
+        return;
+    if (unlinkat(dirfd(d), name, 0) == 0)
+        log_info("removed a pid file a killed sweep left half-written",
+                 "dir=%s file=%s", rt->pids_dir, name);
 }
 
 static int proc_list(runtime *rt, strset *running)
@@ -205,8 +226,12 @@ static int proc_list(runtime *rt, strset *running)
     while ((de = readdir(d)) != NULL) {
         const char *name = de->d_name;
         size_t n = strlen(name);
-        if (name[0] == '.' || n <= 4 || strcmp(name + n - 4, ".pid") != 0)
+        if (name[0] == '.')
             continue;
+        if (n <= 4 || strcmp(name + n - 4, ".pid") != 0) {
+            drop_leftover_tmp(rt, d, name);
+            continue;
+        }
         char sid[256];
         if (n - 4 >= sizeof sid) {
             log_warn("ignoring pid file with an over-long name", "dir=%s",

@@ -378,6 +378,61 @@ static void test_pidfile_starttime_mismatch(void **state)
     assert_false(tl_exists(path));
 }
 
+/* `status` and dry runs promise to change nothing: they list agents
+ * without dropping stale pid files; a real sweep drops them. */
+static int cli(fx *f, const char *cmd, const char *flag)
+{
+    char *argv[] = {(char *)tl_clawsweep_bin(), "-q", "-d", f->data,
+                    (char *)cmd, (char *)flag, NULL};
+    return tl_run(argv, NULL, NULL, NULL);
+}
+
+static void test_read_only_keeps_stale_pid_files(void **state)
+{
+    fx *f = *state;
+    open_rt(f);
+    char dir[PATH_MAX], stale[PATH_MAX], garbage[PATH_MAX], line[128];
+    FMT(dir, "%s/clawsweep/pids", f->data);
+    assert_int_equal(mkdir_p(dir), 0);
+    unsigned long long start = proc_start((long)getpid(), NULL);
+    assert_true(start > 0);
+    FMT(line, "%d %llu\n", (int)getpid(), start + 1); /* a reused pid */
+    FMT(stale, "%s/sess-1.pid", dir);
+    write_file(stale, line, 0644);
+    FMT(garbage, "%s/garbage.pid", dir);
+    write_file(garbage, "not a pid\n", 0644);
+    /* half-written pid files of a killed sweep (its pid now free), and of
+     * a live writer */
+    pid_t gone = fork();
+    assert_true(gone >= 0);
+    if (gone == 0)
+        _exit(0);
+    assert_int_equal(waitpid(gone, NULL, 0), gone);
+    char dead_tmp[PATH_MAX], live_tmp[PATH_MAX];
+    FMT(dead_tmp, "%s/sess-1.pid.tmp.%d", dir, (int)gone);
+    write_file(dead_tmp, "12", 0644);
+    FMT(live_tmp, "%s/sess-1.pid.tmp.%d", dir, (int)getpid());
+    write_file(live_tmp, "12", 0644);
+
+    runtime_read_only(f->rt);
+    assert_false(listed(f, "sess-1"));
+    assert_true(tl_exists(stale));
+    assert_true(tl_exists(garbage));
+
+    assert_int_equal(cli(f, "status", NULL), 0);
+    assert_int_equal(cli(f, "sweep", "--dry-run"), 0);
+    assert_int_equal(cli(f, "orphans", "--dry-run"), 0);
+    assert_true(tl_exists(stale));
+    assert_true(tl_exists(garbage));
+    assert_true(tl_exists(dead_tmp));
+
+    assert_int_equal(cli(f, "orphans", NULL), 0);
+    assert_false(tl_exists(stale));
+    assert_false(tl_exists(garbage));
+    assert_false(tl_exists(dead_tmp));
+    assert_true(tl_exists(live_tmp));
+}
+
 static void test_stop_sigterm_ignored(void **state)
 {
     fx *f = *state;
@@ -738,6 +793,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_real_agent_lifecycle, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pidfile_starttime_mismatch,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_keeps_stale_pid_files,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_sigterm_ignored, setup,
                                         teardown),
