@@ -460,6 +460,24 @@ int sdb_ack_sync(sessiondb *s, int apply, int *count, char *err,
     return sdb_commit(s, err, errlen);
 }
 
+/* tries as NanoClaw writes it: a whole number >= 0, NULL meaning 0.
+ * Anything else (text, a real, a blob, a negative) reads as 0 and sets
+ * *bad, so the caller can name it; the next retry writes a good value. */
+static int col_tries(sqlite3_stmt *st, int i, int *bad)
+{
+    *bad = 0;
+    int type = sqlite3_column_type(st, i);
+    if (type == SQLITE_NULL)
+        return 0;
+    if (type == SQLITE_INTEGER) {
+        sqlite3_int64 v = sqlite3_column_int64(st, i);
+        if (v >= 0 && v <= INT_MAX)
+            return (int)v;
+    }
+    *bad = 1;
+    return 0;
+}
+
 static int64_t parse_col_time(sqlite3_stmt *st, int i, int *present)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -519,7 +537,7 @@ int sdb_claims(sessiondb *s, sdb_claim **out, size_t *n, char *err,
             c->message_id = strdup("");
         c->changed_ms = parse_col_time(st, 1, NULL);
         c->status = dup_text(st, 2);
-        c->tries = sqlite3_column_int(st, 3);
+        c->tries = col_tries(st, 3, &c->tries_bad);
         c->process_after_ms = parse_col_time(st, 4, &c->has_process_after);
         if (!c->message_id)
             goto oom;

@@ -47,7 +47,8 @@ typedef struct {
     char *message_id;
     int64_t changed_ms;   /* TIME_UNKNOWN when unparseable */
     char *status;         /* of the message; NULL when no such message */
-    int tries;
+    int tries;            /* 0 when tries_bad */
+    int tries_bad;        /* tries held no whole number >= 0 (text, ...) */
     int has_process_after;
     int64_t process_after_ms; /* TIME_UNKNOWN when unparseable */
 } sdb_claim;

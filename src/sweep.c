@@ -185,6 +185,14 @@ typedef struct {
     reset_decision d;
 } reset_done;
 
+/* A mistyped tries counts as 0 (the retry writes a good value): say so. */
+static void warn_bad_tries(const char *sid, const sdb_claim *cl)
+{
+    if (cl->tries_bad)
+        log_warn("tries is not a whole number; counted as 0",
+                 "session=%s message=%s", sid, cl->message_id);
+}
+
 static int reset_orphan_claims(sweep_ctx *c, const tick_opts *o,
                                sessiondb *s, const char *sid, tick_result *r)
 {
@@ -199,6 +207,7 @@ static int reset_orphan_claims(sweep_ctx *c, const tick_opts *o,
         return 0;
     if (o->dry_run) {
         for (size_t i = 0; i < n; i++) {
+            warn_bad_tries(sid, &claims[i]);
             reset_decision d = rules_reset_claim(
                 c->cfg, claims[i].status, claims[i].tries,
                 claims[i].has_process_after, claims[i].process_after_ms,
@@ -238,6 +247,7 @@ static int reset_orphan_claims(sweep_ctx *c, const tick_opts *o,
     size_t ndone = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
+        warn_bad_tries(sid, &claims[i]);
         reset_decision d = rules_reset_claim(
             c->cfg, claims[i].status, claims[i].tries,
             claims[i].has_process_after, claims[i].process_after_ms,

@@ -236,8 +236,12 @@ static void wrong_schema(void **state)
     assert_line_with(err, "sess-nocol", "no column status");
     assert_line_with(err, "sess-view", "sess-view");
     assert_line_with(err, "sess-obcols", "sess-obcols");
-    /* wrong types never crash the tick; the bad time is named */
+    /* wrong types never crash the tick; the bad time is named, and so
+     * is every tries that is no whole number (text, a blob, a real) */
     assert_line_with(err, "sess-types", "t-int-after");
+    assert_line_with(err, "message=t-abc", "tries is not a whole number");
+    assert_line_with(err, "message=t-int-after",
+                     "tries is not a whole number");
     /* a try is counted on the mistyped rows and the value repaired */
     snprintf(in, sizeof in, "%s/v2-sessions/ag-1/sess-types/inbound.db",
              f->data);
