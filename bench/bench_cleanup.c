@@ -6,9 +6,6 @@
  *                                 outbox folders, group and agent logs, a few
  *                                 orphan sessions) with real SQLite active
  *                                 sets; half the entries 60 days old, half 1
- *   bench_cleanup run ROOT [--dry-run]
- *                                 one janitor pass in this process, printing
- *                                 each entry like `clawsweep cleanup` does
  *   bench_cleanup measure -- CMD...
  *                                 run CMD, print "seconds maxrss_kb exit"
  *                                 (wait4: the peak RSS of CMD or of its
@@ -31,11 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "janitor.h"
-#include "log.h"
 #include "schema.h"
-#include "timefmt.h"
 #include "util.h"
 
 #define DAY 86400LL
@@ -264,37 +257,6 @@ static int gen(const char *root, long n)
     return 0;
 }
 
-static void print_entry(void *ctx, const janitor_entry *e)
-{
-    (void)ctx;
-    printf("%-15s %12llu  %s\n", janitor_type_name(e->type),
-           (unsigned long long)e->bytes, e->path);
-}
-
-static int run(const char *root, int dry)
-{
-    cs_config cfg;
-    config_defaults(&cfg);
-    if (path_join(cfg.data_dir, sizeof cfg.data_dir, "%s/data", root) ||
-        path_join(cfg.cleanup.groups_dir, sizeof cfg.cleanup.groups_dir,
-                  "%s/groups", root) ||
-        path_join(cfg.cleanup.store_db, sizeof cfg.cleanup.store_db,
-                  "%s/store/messages.db", root))
-        die("path", root);
-    log_setup(LOG_WARN, LOG_TEXT);
-    janitor_opts o = {.types = JANITOR_ALL,
-                      .dry_run = dry,
-                      .now_ms = clock_now_ms(),
-                      .on_entry = print_entry};
-    janitor_report rep;
-    int rc = janitor_run(&cfg, &o, &rep);
-    fprintf(stderr, "entries=%llu bytes=%llu scanned=%llu errors=%u\n",
-            (unsigned long long)rep.total_entries,
-            (unsigned long long)rep.total_bytes,
-            (unsigned long long)rep.scanned, rep.errors);
-    return rc == 0 && rep.errors == 0 ? 0 : 1;
-}
-
 static int measure(char **argv)
 {
     struct timespec t0, t1;
@@ -322,11 +284,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "gen"))
         return gen(argv[2], atol(argv[3]));
-    if (argc >= 3 && !strcmp(argv[1], "run"))
-        return run(argv[2], argc > 3 && !strcmp(argv[3], "--dry-run"));
     if (argc >= 4 && !strcmp(argv[1], "measure") && !strcmp(argv[2], "--"))
         return measure(argv + 3);
-    fprintf(stderr, "usage: bench_cleanup gen ROOT N | run ROOT [--dry-run] "
-                    "| measure -- CMD...\n");
+    fprintf(stderr, "usage: bench_cleanup gen ROOT N | measure -- CMD...\n");
     return 2;
 }
