@@ -285,8 +285,10 @@ int sfs_remove_dir(int dirfd, const char *name, closeq *cq)
                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int rc = unlinkat(dirfd, name, AT_REMOVEDIR);
     int e = errno;
-    if (fd >= 0)
+    if (fd >= 0 && rc == 0)
         closeq_push(cq, fd);
+    else if (fd >= 0)
+        close(fd);
     errno = e;
     return rc;
 }

@@ -108,13 +108,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_PODMAN()                                                     \
-    do {                                                                  \
-        if (!g.podman[0]) {                                               \
-            printf("# SKIP: %s\n", g.why_no_podman);                      \
-            skip();                                                       \
-        }                                                                 \
-    } while (0)
 
 /* ---- the clawsweep environment of a fixture ---------------------------- */
 
@@ -565,13 +558,13 @@ static void hang_is_stopped(fx *f)
 
 static void test_podman_wake_ack_exit(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     wake_ack_exit(*state);
 }
 
 static void test_podman_hang_after_claim_stopped(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     hang_is_stopped(*state);
 }
 
@@ -597,7 +590,7 @@ static void orphan_scene(fx *f, char *foreign, size_t foreignlen)
 
 static void test_podman_orphans_command(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     char foreign[128];
     orphan_scene(f, foreign, sizeof foreign);
@@ -637,7 +630,7 @@ static void test_podman_orphans_command(void **state)
 /* The one-shot sweep is a full sweep: it reaps orphans too. */
 static void test_podman_sweep_reaps_orphans(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     char foreign[128];
     orphan_scene(f, foreign, sizeof foreign);
@@ -682,7 +675,7 @@ static char *slurp(const char *path)
 /* `clawsweep run` stops orphans at start. */
 static void test_podman_run_reaps_orphans_at_start(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     char foreign[128];
     orphan_scene(f, foreign, sizeof foreign);
@@ -781,7 +774,7 @@ static int with_docker_service(fx *f)
 
 static void test_docker_wake_ack_exit(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     if (!with_docker_service(f))
         skip();
@@ -790,7 +783,7 @@ static void test_docker_wake_ack_exit(void **state)
 
 static void test_docker_hang_after_claim_stopped(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     if (!with_docker_service(f))
         skip();

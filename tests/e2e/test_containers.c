@@ -77,13 +77,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_PODMAN()                                                     \
-    do {                                                                  \
-        if (!g.podman[0]) {                                               \
-            printf("# SKIP: %s\n", g.why_no_podman);                      \
-            skip();                                                       \
-        }                                                                 \
-    } while (0)
 
 /* ---- per test ---------------------------------------------------------- */
 
@@ -243,7 +236,7 @@ static void wake_work_stop(fx *f, const char *cli)
 
 static void test_podman_wake_work_stop(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     wake_work_stop(*state, "podman");
 }
 
@@ -252,7 +245,7 @@ static void test_podman_wake_work_stop(void **state)
  * gone, its claim left in outbound.db for the sweep to reset. */
 static void test_podman_stop_hung_agent(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     char inbound[PATH_MAX], outbound[PATH_MAX], err[1024] = "";
     tl_session_file(inbound, sizeof inbound, f->data, "ag-test", "sess-1",
@@ -324,7 +317,7 @@ static int count_lines(const char *path, const char *prefix)
  * confirms it is gone. The running set costs one `ps` per list. */
 static void test_podman_stop_falls_back_to_kill(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     char calls[PATH_MAX], saved[8192], err[1024] = "";
     wrap_podman(f, "stop", calls, sizeof calls, saved, sizeof saved);
@@ -357,7 +350,7 @@ static void test_podman_stop_falls_back_to_kill(void **state)
 /* Neither `stop` nor `kill` work: the stop is reported unconfirmed. */
 static void test_podman_stop_unconfirmed(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     char calls[PATH_MAX], saved[8192], err[1024] = "";
     wrap_podman(f, "stop kill", calls, sizeof calls, saved, sizeof saved);
@@ -378,7 +371,7 @@ static void test_podman_stop_unconfirmed(void **state)
  * another install's container even for the same session id. */
 static void test_podman_install_isolation(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     fx *f = *state;
     char err[1024] = "";
     open_rt(f);
@@ -595,7 +588,7 @@ static void test_open_needs_image(void **state)
 /* The docker kind, through the docker CLI, against podman's API. */
 static void test_docker_kind_via_podman_service(void **state)
 {
-    NEED_PODMAN();
+    TL_NEED_PODMAN(&g);
     if (!g.docker[0]) {
         printf("# SKIP: %s\n", g.why_no_docker);
         skip();

@@ -18,7 +18,6 @@
 #include <cmocka.h>
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -73,31 +72,6 @@ static int setup(void **state)
     return 0;
 }
 
-/* Kill every agent the pid files name (their process groups too). */
-static void kill_agents(const char *data)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/clawsweep/pids", data);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char p[PATH_MAX + 300];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(p, "r");
-        if (!f)
-            continue;
-        int pid = 0;
-        if (fscanf(f, "%d", &pid) == 1 && pid > 1) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-        }
-        fclose(f);
-    }
-    closedir(d);
-}
-
 static void stop_daemon_hard(fixture *fx)
 {
     if (fx->pid > 0) {
@@ -111,7 +85,7 @@ static int teardown(void **state)
 {
     fixture *fx = *state;
     stop_daemon_hard(fx);
-    kill_agents(fx->data);
+    tl_kill_agents(fx->data);
     if (getenv("TEST_DAEMON_KEEP"))
         fprintf(stderr, "# kept %s\n", fx->data);
     else

@@ -33,7 +33,6 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -707,40 +706,6 @@ typedef struct {
     int server;
 } tmux_fx;
 
-/* Kill the agents the daemon left behind (it leaves them on purpose):
- * pid files of the demo, checked against /proc to be our agents. */
-static void kill_demo_agents(const char *data)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/clawsweep/pids", data);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char path[PATH_MAX * 2], cmdline[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        long pid = 0;
-        FILE *f = fopen(path, "re");
-        if (!f)
-            continue;
-        int got = fscanf(f, "%ld", &pid);
-        fclose(f);
-        if (got != 1 || pid <= 1)
-            continue;
-        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-        f = fopen(path, "re");
-        if (!f)
-            continue;
-        size_t n = fread(cmdline, 1, sizeof cmdline - 1, f);
-        fclose(f);
-        cmdline[n] = '\0';
-        if (strstr(cmdline, "clawsweep-agent"))
-            kill((pid_t)pid, SIGKILL);
-    }
-    closedir(d);
-}
-
 static int tmux_teardown(void **state)
 {
     tmux_fx *fx = *state;
@@ -753,7 +718,7 @@ static int tmux_teardown(void **state)
     if (fx->tmp) {
         char data[PATH_MAX];
         snprintf(data, sizeof data, "%s/demo-data", fx->tmp);
-        kill_demo_agents(data);
+        tl_kill_agents(data);
         tl_rm_rf(fx->tmp);
         free(fx->tmp);
     }

@@ -146,20 +146,6 @@ static const char *P(const fx *f, const char *rel)
     return b;
 }
 
-static void put(const char *path, size_t size, int64_t mtime)
-{
-    char dir[PATH_MAX];
-    PJ(dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    assert_int_equal(mkdir_p(dir), 0);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    for (size_t i = 0; i < size; i++)
-        fputc('a' + (int)(i % 26), fp);
-    fclose(fp);
-    tl_set_mtime(path, mtime);
-}
-
 static int64_t age_ms;
 static int age_one(const char *p, const struct stat *st, int flag,
                    struct FTW *ftw)
@@ -232,38 +218,38 @@ static void build_boundary_tree(fx *f)
                 "'cont-active', 't'), ('sdk_session_id', 'sdk-active', 't');");
 
     /* v1 */
-    put(P(f, "data/sessions/main/.claude/projects/-w/t-new.jsonl"), 10,
+    tl_put_file(P(f, "data/sessions/main/.claude/projects/-w/t-new.jsonl"), 10,
         kept_at(f, c->cleanup.transcripts));
-    put(P(f, "data/sessions/main/.claude/projects/-w/t-old.jsonl"), 10,
+    tl_put_file(P(f, "data/sessions/main/.claude/projects/-w/t-old.jsonl"), 10,
         gone_at(f, c->cleanup.transcripts));
-    put(P(f, "data/sessions/main/.claude/debug/d-new.txt"), 5,
+    tl_put_file(P(f, "data/sessions/main/.claude/debug/d-new.txt"), 5,
         kept_at(f, c->cleanup.debug));
-    put(P(f, "data/sessions/main/.claude/debug/d-old.txt"), 5,
+    tl_put_file(P(f, "data/sessions/main/.claude/debug/d-old.txt"), 5,
         gone_at(f, c->cleanup.debug));
-    put(P(f, "data/sessions/main/.claude/todos/td-new.json"), 5,
+    tl_put_file(P(f, "data/sessions/main/.claude/todos/td-new.json"), 5,
         kept_at(f, c->cleanup.todos));
-    put(P(f, "data/sessions/main/.claude/todos/td-old.json"), 5,
+    tl_put_file(P(f, "data/sessions/main/.claude/todos/td-old.json"), 5,
         gone_at(f, c->cleanup.todos));
-    put(P(f, "data/sessions/main/.claude/telemetry/tm-new.json"), 5,
+    tl_put_file(P(f, "data/sessions/main/.claude/telemetry/tm-new.json"), 5,
         kept_at(f, c->cleanup.telemetry));
-    put(P(f, "data/sessions/main/.claude/telemetry/tm-old.json"), 5,
+    tl_put_file(P(f, "data/sessions/main/.claude/telemetry/tm-old.json"), 5,
         gone_at(f, c->cleanup.telemetry));
     /* v2 transcripts */
-    put(P(f, "data/v2-sessions/ag/.claude-shared/projects/-workspace-agent/"
+    tl_put_file(P(f, "data/v2-sessions/ag/.claude-shared/projects/-workspace-agent/"
              "v2-new.jsonl"),
         10, kept_at(f, c->cleanup.transcripts));
-    put(P(f, "data/v2-sessions/ag/.claude-shared/projects/-workspace-agent/"
+    tl_put_file(P(f, "data/v2-sessions/ag/.claude-shared/projects/-workspace-agent/"
              "v2-old.jsonl"),
         10, gone_at(f, c->cleanup.transcripts));
     /* group logs, at depth */
-    put(P(f, "groups/g1/logs/l-new.log"), 3, kept_at(f, c->cleanup.group_logs));
-    put(P(f, "groups/g1/logs/l-old.log"), 3, gone_at(f, c->cleanup.group_logs));
-    put(P(f, "groups/g1/logs/sub/l-old2.log"), 3,
+    tl_put_file(P(f, "groups/g1/logs/l-new.log"), 3, kept_at(f, c->cleanup.group_logs));
+    tl_put_file(P(f, "groups/g1/logs/l-old.log"), 3, gone_at(f, c->cleanup.group_logs));
+    tl_put_file(P(f, "groups/g1/logs/sub/l-old2.log"), 3,
         gone_at(f, c->cleanup.group_logs));
     /* agent logs */
-    put(P(f, "data/clawsweep/logs/a-new.log"), 3,
+    tl_put_file(P(f, "data/clawsweep/logs/a-new.log"), 3,
         kept_at(f, c->cleanup.agent_logs));
-    put(P(f, "data/clawsweep/logs/a-old.log"), 3,
+    tl_put_file(P(f, "data/clawsweep/logs/a-old.log"), 3,
         gone_at(f, c->cleanup.agent_logs));
     /* inbox / outbox folders (age = newest inside) */
     const char *inbox[] = {"m-old", "m-new", "m-pending", "m-paused",
@@ -273,7 +259,7 @@ static void build_boundary_tree(fx *f)
         PJ(d, "data/v2-sessions/ag/sess-1/inbox/%s",
                  inbox[i]);
         PJ(p, "%s/photo.jpg", d);
-        put(P(f, p), 100, 0);
+        tl_put_file(P(f, p), 100, 0);
         age_tree(P(f, d), i == 1 ? kept_at(f, c->cleanup.inbox)
                                  : gone_at(f, c->cleanup.inbox));
     }
@@ -283,7 +269,7 @@ static void build_boundary_tree(fx *f)
         PJ(d, "data/v2-sessions/ag/sess-1/outbox/%s",
                  outbox[i]);
         PJ(p, "%s/reply.pdf", d);
-        put(P(f, p), 50, 0);
+        tl_put_file(P(f, p), 50, 0);
         age_tree(P(f, d), i == 1 ? kept_at(f, c->cleanup.outbox)
                                  : gone_at(f, c->cleanup.outbox));
     }
@@ -413,40 +399,40 @@ static void test_active_transcripts(void **state)
     build_boundary_tree(&f);
     int64_t old = f.now - 60 * DAY;
     /* v1: the active id (and its tool-results folder) stays */
-    put(P(&f, "data/sessions/main/.claude/projects/-w/v1-active.jsonl"), 9,
+    tl_put_file(P(&f, "data/sessions/main/.claude/projects/-w/v1-active.jsonl"), 9,
         old);
-    put(P(&f, "data/sessions/main/.claude/projects/-w/v1-active/tool.txt"),
+    tl_put_file(P(&f, "data/sessions/main/.claude/projects/-w/v1-active/tool.txt"),
         9, old);
     /* an inactive one goes with its folder, even a fresh folder */
-    put(P(&f, "data/sessions/main/.claude/projects/-w/v1-gone.jsonl"), 9,
+    tl_put_file(P(&f, "data/sessions/main/.claude/projects/-w/v1-gone.jsonl"), 9,
         old);
-    put(P(&f, "data/sessions/main/.claude/projects/-w/v1-gone/sub/r.txt"), 7,
+    tl_put_file(P(&f, "data/sessions/main/.claude/projects/-w/v1-gone/sub/r.txt"), 7,
         f.now);
     /* a tool-results folder without a transcript stays */
-    put(P(&f, "data/sessions/main/.claude/projects/-w/lonely/r.txt"), 7, old);
+    tl_put_file(P(&f, "data/sessions/main/.claude/projects/-w/lonely/r.txt"), 7, old);
     /* substring of an active id is not the id */
-    put(P(&f, "data/sessions/main/.claude/projects/-w/v1-activ.jsonl"), 9,
+    tl_put_file(P(&f, "data/sessions/main/.claude/projects/-w/v1-activ.jsonl"), 9,
         old);
     /* debug: latest and <active>.txt stay */
-    put(P(&f, "data/sessions/main/.claude/debug/latest"), 1, old);
-    put(P(&f, "data/sessions/main/.claude/debug/v1-active.txt"), 1, old);
+    tl_put_file(P(&f, "data/sessions/main/.claude/debug/latest"), 1, old);
+    tl_put_file(P(&f, "data/sessions/main/.claude/debug/v1-active.txt"), 1, old);
     /* todos / telemetry: names containing an active id stay */
-    put(P(&f, "data/sessions/main/.claude/todos/v1-active-agent-x.json"), 1,
+    tl_put_file(P(&f, "data/sessions/main/.claude/todos/v1-active-agent-x.json"), 1,
         old);
-    put(P(&f, "data/sessions/main/.claude/telemetry/1p.v1-active.json"), 1,
+    tl_put_file(P(&f, "data/sessions/main/.claude/telemetry/1p.v1-active.json"), 1,
         old);
     /* v2: continuation:* and sdk_session_id values stay */
     const char *v2 = "data/v2-sessions/ag/.claude-shared/projects/"
                      "-workspace-agent/";
     char p[PATH_MAX];
     PJ(p, "%scont-active.jsonl", v2);
-    put(P(&f, p), 9, old);
+    tl_put_file(P(&f, p), 9, old);
     PJ(p, "%scont-active/t.txt", v2);
-    put(P(&f, p), 9, old);
+    tl_put_file(P(&f, p), 9, old);
     PJ(p, "%ssdk-active.jsonl", v2);
-    put(P(&f, p), 9, old);
+    tl_put_file(P(&f, p), 9, old);
     PJ(p, "%sv1-active.jsonl", v2); /* v1 ids: not v2's */
-    put(P(&f, p), 9, old);
+    tl_put_file(P(&f, p), 9, old);
 
     seen s = {0};
     janitor_report rep;
@@ -633,8 +619,8 @@ static void test_symlinks(void **state)
     const char *outside[] = {"outside/a.log", "outside/sub/b.jsonl",
                              "outside/inbound.db", "outside/photo.jpg"};
     for (int i = 0; i < 4; i++)
-        put(P(&f, outside[i]), 10, old);
-    put(P(&f, "groups/g1/notlogs/keep.log"), 10, old);
+        tl_put_file(P(&f, outside[i]), 10, old);
+    tl_put_file(P(&f, "groups/g1/notlogs/keep.log"), 10, old);
     age_tree(P(&f, "outside"), old);
     /* a symlink to the outside dir in every place that is walked */
     const char *links[] = {
@@ -718,7 +704,7 @@ static void test_folder_changed_after_selection(void **state)
     fx_init(&f);
     build_boundary_tree(&f);
     const char *d = "data/v2-sessions/ag/sess-1/inbox/m-old";
-    put(P(&f, "data/v2-sessions/ag/sess-1/inbox/m-old/sub/second.txt"), 10,
+    tl_put_file(P(&f, "data/v2-sessions/ag/sess-1/inbox/m-old/sub/second.txt"), 10,
         0);
     age_tree(P(&f, d), gone_at(&f, f.cfg.cleanup.inbox));
     char folder[PATH_MAX], inner[PATH_MAX], other[PATH_MAX];
@@ -880,10 +866,10 @@ static void test_orphan_archived(void **state)
     fx_init(&f);
     build_boundary_tree(&f);
     const char *base = "data/v2-sessions/ag/sess-orphan-old";
-    put(P(&f, "data/v2-sessions/ag/sess-orphan-old/.heartbeat"), 0, 0);
-    put(P(&f, "data/v2-sessions/ag/sess-orphan-old/outbox/o1/reply.txt"), 11,
+    tl_put_file(P(&f, "data/v2-sessions/ag/sess-orphan-old/.heartbeat"), 0, 0);
+    tl_put_file(P(&f, "data/v2-sessions/ag/sess-orphan-old/outbox/o1/reply.txt"), 11,
         0);
-    put(P(&f, "data/v2-sessions/ag/sess-orphan-old/inbox/i1/deep/x.bin"), 70,
+    tl_put_file(P(&f, "data/v2-sessions/ag/sess-orphan-old/inbox/i1/deep/x.bin"), 70,
         0);
     assert_int_equal(symlink("inbox/i1",
                              P(&f, "data/v2-sessions/ag/sess-orphan-old/"
@@ -893,7 +879,7 @@ static void test_orphan_archived(void **state)
     char live[PATH_MAX];
     tl_add_session(f.data, "ag", "sess-closed", "closed", 0, live);
     age_tree(live, f.now - 365 * DAY);
-    put(P(&f, "data/v2-sessions/ag/.claude-shared/inbound.db"), 10,
+    tl_put_file(P(&f, "data/v2-sessions/ag/.claude-shared/inbound.db"), 10,
         f.now - 365 * DAY);
 
     seen s = {0};
@@ -1012,7 +998,7 @@ static void test_mount_not_crossed(void **state)
     assert_int_equal(mkdir_p(P(&f, "groups/g1/logs/bind")), 0);
     assert_int_equal(mkdir_p(P(&f, "data/sessions/main/.claude/debug/mnt")),
                      0);
-    put(P(&f, "elsewhere/old.log"), 5, f.now - 400 * DAY);
+    tl_put_file(P(&f, "elsewhere/old.log"), 5, f.now - 400 * DAY);
 
     pid_t child = fork();
     assert_true(child >= 0);

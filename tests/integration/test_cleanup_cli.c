@@ -33,20 +33,6 @@ typedef struct {
     char old_debug[PATH_MAX], old_log[PATH_MAX], new_log[PATH_MAX];
 } fx;
 
-static void put(const char *path, size_t size, int64_t mtime)
-{
-    char dir[PATH_MAX];
-    PJ(dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    assert_int_equal(mkdir_p(dir), 0);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    for (size_t i = 0; i < size; i++)
-        fputc('x', fp);
-    fclose(fp);
-    tl_set_mtime(path, mtime);
-}
-
 static void fx_init(fx *f)
 {
     memset(f, 0, sizeof *f);
@@ -63,11 +49,11 @@ static void fx_init(fx *f)
     PJ(f->env_groups, "CLAWSWEEP_CLEANUP_GROUPS_DIR=%s/groups", f->tmp);
     int64_t now = tl_now_ms();
     PJ(f->old_debug, "%s/sessions/main/.claude/debug/old.txt", f->data);
-    put(f->old_debug, 30, now - 10 * DAY);
+    tl_put_file(f->old_debug, 30, now - 10 * DAY);
     PJ(f->old_log, "%s/groups/g/logs/old.log", f->tmp);
-    put(f->old_log, 20, now - 10 * DAY);
+    tl_put_file(f->old_log, 20, now - 10 * DAY);
     PJ(f->new_log, "%s/groups/g/logs/new.log", f->tmp);
-    put(f->new_log, 20, now - 1 * DAY);
+    tl_put_file(f->new_log, 20, now - 1 * DAY);
 }
 
 static void fx_free(fx *f)

@@ -5,11 +5,13 @@
  */
 #include "testlib.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <spawn.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util.h"
 
 extern char **environ;
 
@@ -208,6 +212,25 @@ void tl_add_ack(const char *outbound, const char *id, const char *status,
     sqlite3_close(db);
 }
 
+void tl_put_file(const char *path, size_t size, int64_t ms)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir ||
+        !strrchr(dir, '/'))
+        die("tl_put_file", path);
+    *strrchr(dir, '/') = '\0';
+    if (mkdir_p(dir) != 0)
+        die("tl_put_file", dir);
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        die("tl_put_file", path);
+    for (size_t i = 0; i < size; i++)
+        fputc('a' + (int)(i % 26), fp);
+    if (fclose(fp) != 0)
+        die("tl_put_file", path);
+    tl_set_mtime(path, ms);
+}
+
 void tl_set_mtime(const char *path, int64_t ms)
 {
     struct timespec ts[2];
@@ -355,6 +378,40 @@ void tl_sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+void tl_kill_agents(const char *data)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/clawsweep/pids", data);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[PATH_MAX * 2], cmdline[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        long pid = 0;
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        int got = fscanf(f, "%ld", &pid);
+        fclose(f);
+        if (got != 1 || pid <= 1)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t n = fread(cmdline, 1, sizeof cmdline - 1, f);
+        fclose(f);
+        cmdline[n] = '\0';
+        if (strstr(cmdline, "clawsweep-agent")) {
+            kill((pid_t)-pid, SIGKILL);
+            kill((pid_t)pid, SIGKILL);
+        }
+    }
+    closedir(d);
 }
 
 int tl_pid_alive(long pid)

@@ -50,6 +50,9 @@ void tl_add_ack(const char *outbound, const char *id, const char *status,
 
 /* Set a file's mtime to ms since epoch (utimensat). */
 void tl_set_mtime(const char *path, int64_t ms);
+/* A file of size bytes ("abc...z" repeated) with mtime ms, its missing
+ * parent folders made first. */
+void tl_put_file(const char *path, size_t size, int64_t ms);
 void tl_touch(const char *path);
 int tl_exists(const char *path);
 
@@ -71,6 +74,10 @@ void tl_sleep_ms(long ms);
  * the one-shot sweep that started it, and its new parent may be slow to
  * reap it). */
 int tl_pid_alive(long pid);
+/* SIGKILL every agent DATA/clawsweep/pids names, with its process group,
+ * after checking /proc that the pid still is a clawsweep-agent (agents
+ * outlive the sweeps and daemons that started them, on purpose). */
+void tl_kill_agents(const char *data);
 /* Poll cond every 50 ms up to timeout_ms; returns 1 when it became true. */
 int tl_wait_for(int (*cond)(void *), void *arg, int timeout_ms);
 
@@ -98,5 +105,13 @@ typedef struct {
 } tl_containers;
 int tl_containers_setup(tl_containers *c, const char *tag, const char *image);
 void tl_containers_teardown(tl_containers *c);
+/* In a cmocka test: skip it, saying why, when podman is unusable. */
+#define TL_NEED_PODMAN(c)                                                 \
+    do {                                                                  \
+        if (!(c)->podman[0]) {                                            \
+            printf("# SKIP: %s\n", (c)->why_no_podman);                   \
+            skip();                                                       \
+        }                                                                 \
+    } while (0)
 
 #endif
